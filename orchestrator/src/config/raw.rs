@@ -1,0 +1,90 @@
+//! The file as written: serde types mirroring `ephitup.toml` key for key. Unknown keys and
+//! wrong types are refused here (with their span, by the TOML deserializer). Scalars that
+//! allow `${VAR}` stay strings, with their spans, until [`super::resolve`] interprets them.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+pub type Text = Spanned<String>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub settings: RawSettings,
+    #[serde(default)]
+    pub env: BTreeMap<String, Spanned<toml::Value>>,
+    #[serde(default)]
+    pub services: BTreeMap<String, Spanned<RawService>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    pub data_dir: Option<Text>,
+    pub log_format: Option<Text>,
+    pub log_color: Option<Text>,
+    pub shutdown_timeout: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    /// An argv list, or a string split like a shell would (no shell is run).
+    pub command: Spanned<toml::Value>,
+    pub kind: Option<Text>,
+    pub cwd: Option<Text>,
+    #[serde(default)]
+    pub env: BTreeMap<String, Spanned<toml::Value>>,
+    /// One path or a list of paths to dotenv files.
+    pub env_file: Option<Spanned<toml::Value>>,
+    /// `{ name = "condition" }`, or a list of names (each meaning `started`).
+    pub depends_on: Option<Spanned<toml::Value>>,
+    pub restart: Option<Text>,
+    pub backoff: Option<Spanned<RawBackoff>>,
+    pub max_restarts: Option<Spanned<u32>>,
+    pub restart_window: Option<Text>,
+    pub critical: Option<bool>,
+    pub stop_signal: Option<Text>,
+    pub stop_timeout: Option<Text>,
+    pub health: Option<Spanned<RawProbe>>,
+    pub liveness: Option<Spanned<RawProbe>>,
+    pub replicas: Option<Spanned<u32>>,
+    pub user: Option<Text>,
+    pub log: Option<RawServiceLog>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBackoff {
+    pub initial: Option<Text>,
+    pub max: Option<Text>,
+    pub jitter: Option<Spanned<f64>>,
+    pub reset_after: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProbe {
+    pub http: Option<Text>,
+    pub tcp: Option<Text>,
+    pub exec: Option<Spanned<toml::Value>>,
+    pub log: Option<Text>,
+    pub interval: Option<Text>,
+    pub timeout: Option<Text>,
+    pub retries: Option<Spanned<u32>>,
+    pub start_period: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServiceLog {
+    /// Also write this service's lines to this file, rotated by size.
+    pub file: Option<Text>,
+    pub max_size: Option<Text>,
+    pub max_files: Option<Spanned<u32>>,
+    /// Lines longer than this are relayed in pieces.
+    pub max_line: Option<Text>,
+}

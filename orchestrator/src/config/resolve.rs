@@ -1,0 +1,636 @@
+//! From [`RawConfig`] to [`Config`]: interpolation, defaults, parsing of durations, sizes,
+//! signals, commands and probes, and the cross-service checks (unknown or cyclic dependencies,
+//! conditions that cannot hold). Problems are collected, not stopped at, so one run of
+//! `ephitup check` shows all of them.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use toml::Spanned;
+
+use super::diagnostic::Diagnostic;
+use super::interpolate::interpolate;
+use super::model::*;
+use super::raw::{RawBackoff, RawConfig, RawProbe, RawService, RawServiceLog, Text};
+use crate::graph;
+
+pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+pub fn resolve(path: &Path, raw: RawConfig, lookup: Lookup) -> Result<Config, Vec<Diagnostic>> {
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut r = Resolver { lookup, base, diagnostics: Vec::new() };
+    let settings = r.settings(&raw);
+    let global_env = r.env_table("env", &raw.env);
+
+    // Declaration order: the position of each name in the file.
+    let mut entries: Vec<_> = raw.services.iter().collect();
+    entries.sort_by_key(|(_, service)| service.span().start);
+
+    let mut services = Vec::new();
+    let mut dep_spans: HashMap<(String, String), Range<usize>> = HashMap::new();
+    for (name, service) in entries {
+        let key = format!("services.{name}");
+        if !valid_name(name) {
+            r.error(
+                &key,
+                service.span(),
+                "service names use letters, digits, `-` and `_`, starting with a letter or digit",
+            );
+            continue;
+        }
+        if let Some(spec) = r.service(name, &key, service.get_ref(), &global_env, &mut dep_spans) {
+            services.push(spec);
+        }
+    }
+    r.check_dependencies(&services, &raw, &dep_spans);
+
+    if r.diagnostics.is_empty() {
+        Ok(Config { path: path.to_path_buf(), settings, services })
+    } else {
+        Err(r.diagnostics)
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+struct Resolver<'a> {
+    lookup: Lookup<'a>,
+    /// Directory of the config file: relative paths are relative to it.
+    base: PathBuf,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Resolver<'_> {
+    fn error(&mut self, key: &str, span: Range<usize>, message: impl Into<String>) {
+        self.diagnostics.push(Diagnostic::new(key, Some(span), message));
+    }
+
+    /// A string with `${VAR}` expanded.
+    fn text(&mut self, key: &str, value: &Text) -> Option<String> {
+        match interpolate(value.get_ref(), self.lookup) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                self.error(key, value.span(), e);
+                None
+            }
+        }
+    }
+
+    fn path(&mut self, key: &str, value: &Text) -> Option<PathBuf> {
+        self.text(key, value).map(|s| self.base.join(s))
+    }
+
+    fn duration(&mut self, key: &str, value: Option<&Text>, default: Duration) -> Duration {
+        let Some(value) = value else { return default };
+        let Some(s) = self.text(key, value) else { return default };
+        match humantime::parse_duration(s.trim()) {
+            Ok(d) => d,
+            Err(e) => {
+                self.error(
+                    key,
+                    value.span(),
+                    format!("`{s}` is not a duration ({e}; e.g. \"250ms\", \"30s\", \"2m\")"),
+                );
+                default
+            }
+        }
+    }
+
+    fn size(&mut self, key: &str, value: Option<&Text>, default: u64) -> u64 {
+        let Some(value) = value else { return default };
+        let Some(s) = self.text(key, value) else { return default };
+        match bytesize::ByteSize::from_str(s.trim()) {
+            Ok(size) if size.as_u64() > 0 => size.as_u64(),
+            Ok(_) => {
+                self.error(key, value.span(), "size must be greater than zero");
+                default
+            }
+            Err(e) => {
+                self.error(key, value.span(), format!("`{s}` is not a size ({e}; e.g. \"64KiB\", \"10MB\")"));
+                default
+            }
+        }
+    }
+
+    /// One of `choices`, by name.
+    fn choice<T: Copy>(&mut self, key: &str, value: Option<&Text>, choices: &[(&str, T)], default: T) -> T {
+        let Some(value) = value else { return default };
+        let Some(s) = self.text(key, value) else { return default };
+        if let Some((_, v)) = choices.iter().find(|(name, _)| *name == s) {
+            return *v;
+        }
+        let expected: Vec<String> = choices.iter().map(|(n, _)| format!("`{n}`")).collect();
+        self.error(key, value.span(), format!("unknown value `{s}`, expected {}", expected.join(" | ")));
+        default
+    }
+
+    fn signal(&mut self, key: &str, value: Option<&Text>, default: Signal) -> Signal {
+        let Some(value) = value else { return default };
+        let Some(s) = self.text(key, value) else { return default };
+        let upper = s.trim().to_ascii_uppercase();
+        let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+        match Signal::from_str(&name) {
+            Ok(sig) if sig != Signal::SIGKILL && sig != Signal::SIGSTOP => sig,
+            Ok(_) => {
+                self.error(
+                    key,
+                    value.span(),
+                    format!("{name} cannot be a stop signal (ephitup sends SIGKILL itself after stop_timeout)"),
+                );
+                default
+            }
+            Err(_) => {
+                self.error(
+                    key,
+                    value.span(),
+                    format!("`{s}` is not a signal name (e.g. \"SIGTERM\", \"SIGINT\", \"SIGQUIT\")"),
+                );
+                default
+            }
+        }
+    }
+
+    /// A command: a list of strings, or one string split like a shell would.
+    fn argv(&mut self, key: &str, value: &Spanned<toml::Value>) -> Option<Vec<String>> {
+        let span = value.span();
+        let argv = match value.get_ref() {
+            toml::Value::String(line) => {
+                let line = self.text(key, &Spanned::new(span.clone(), line.clone()))?;
+                match shlex::split(&line) {
+                    Some(argv) => argv,
+                    None => {
+                        self.error(key, span, "unbalanced quotes in command string");
+                        return None;
+                    }
+                }
+            }
+            toml::Value::Array(items) => {
+                let mut argv = Vec::with_capacity(items.len());
+                for item in items {
+                    let toml::Value::String(s) = item else {
+                        self.error(key, span, format!("command list items must be strings, found {}", item.type_str()));
+                        return None;
+                    };
+                    argv.push(self.text(key, &Spanned::new(span.clone(), s.clone()))?);
+                }
+                argv
+            }
+            other => {
+                self.error(key, span, format!("expected a list of strings or a string, found {}", other.type_str()));
+                return None;
+            }
+        };
+        if argv.first().is_none_or(|program| program.trim().is_empty()) {
+            self.error(key, span, "command is empty");
+            return None;
+        }
+        Some(argv)
+    }
+
+    /// An `[env]`-style table: string, integer, float or boolean values.
+    fn env_table(
+        &mut self,
+        prefix: &str,
+        table: &std::collections::BTreeMap<String, Spanned<toml::Value>>,
+    ) -> Vec<(String, String)> {
+        let mut entries: Vec<_> = table.iter().collect();
+        entries.sort_by_key(|(_, v)| v.span().start);
+        let mut out = Vec::new();
+        for (name, value) in entries {
+            let key = format!("{prefix}.{name}");
+            let text = match value.get_ref() {
+                toml::Value::String(s) => self.text(&key, &Spanned::new(value.span(), s.clone())),
+                toml::Value::Integer(i) => Some(i.to_string()),
+                toml::Value::Float(f) => Some(f.to_string()),
+                toml::Value::Boolean(b) => Some(b.to_string()),
+                other => {
+                    self.error(
+                        &key,
+                        value.span(),
+                        format!("environment values are strings, numbers or booleans, found {}", other.type_str()),
+                    );
+                    None
+                }
+            };
+            if name.is_empty() || name.contains('=') || name.contains('\0') {
+                self.error(&key, value.span(), "not a valid environment variable name");
+                continue;
+            }
+            if let Some(text) = text {
+                out.push((name.clone(), text));
+            }
+        }
+        out
+    }
+
+    fn env_files(&mut self, key: &str, value: &Spanned<toml::Value>) -> Vec<(String, String)> {
+        let span = value.span();
+        let paths: Vec<String> = match value.get_ref() {
+            toml::Value::String(s) => vec![s.clone()],
+            toml::Value::Array(items) if items.iter().all(|i| i.is_str()) => {
+                items.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect()
+            }
+            other => {
+                self.error(key, span, format!("expected a path or a list of paths, found {}", other.type_str()));
+                return Vec::new();
+            }
+        };
+        let mut vars = Vec::new();
+        for p in paths {
+            let Some(path) = self.path(key, &Spanned::new(span.clone(), p)) else { continue };
+            let entries = dotenvy::from_path_iter(&path).and_then(|iter| iter.collect::<Result<Vec<_>, _>>());
+            match entries {
+                Ok(entries) => vars.extend(entries),
+                Err(e) => self.error(key, span.clone(), format!("cannot read env file {}: {e}", path.display())),
+            }
+        }
+        vars
+    }
+
+    fn settings(&mut self, raw: &RawConfig) -> Settings {
+        let s = &raw.settings;
+        let data_dir = s
+            .data_dir
+            .as_ref()
+            .and_then(|v| self.path("settings.data_dir", v))
+            .unwrap_or_else(|| self.base.join("data"));
+        Settings {
+            data_dir,
+            log_format: self.choice(
+                "settings.log_format",
+                s.log_format.as_ref(),
+                &[("pretty", LogFormat::Pretty), ("json", LogFormat::Json)],
+                LogFormat::Pretty,
+            ),
+            log_color: self.choice(
+                "settings.log_color",
+                s.log_color.as_ref(),
+                &[("auto", LogColor::Auto), ("always", LogColor::Always), ("never", LogColor::Never)],
+                LogColor::Auto,
+            ),
+            shutdown_timeout: self.duration(
+                "settings.shutdown_timeout",
+                s.shutdown_timeout.as_ref(),
+                Duration::from_secs(30),
+            ),
+        }
+    }
+
+    fn service(
+        &mut self,
+        name: &str,
+        key: &str,
+        raw: &RawService,
+        global_env: &[(String, String)],
+        dep_spans: &mut HashMap<(String, String), Range<usize>>,
+    ) -> Option<ServiceSpec> {
+        let k = |field: &str| format!("{key}.{field}");
+        let command = self.argv(&k("command"), &raw.command);
+        let kind = self.choice(
+            &k("kind"),
+            raw.kind.as_ref(),
+            &[("daemon", ServiceKind::Daemon), ("oneshot", ServiceKind::Oneshot)],
+            ServiceKind::Daemon,
+        );
+        let cwd = match &raw.cwd {
+            Some(cwd) => self.path(&k("cwd"), cwd).unwrap_or_default(),
+            None => self.base.clone(),
+        };
+        let mut env = global_env.to_vec();
+        if let Some(files) = &raw.env_file {
+            env.extend(self.env_files(&k("env_file"), files));
+        }
+        env.extend(self.env_table(&k("env"), &raw.env));
+
+        let depends_on = raw
+            .depends_on
+            .as_ref()
+            .map(|d| self.dependencies(name, &k("depends_on"), d, dep_spans))
+            .unwrap_or_default();
+
+        let default_restart = match kind {
+            ServiceKind::Daemon => RestartPolicy::Always,
+            ServiceKind::Oneshot => RestartPolicy::Never,
+        };
+        let restart = self.choice(
+            &k("restart"),
+            raw.restart.as_ref(),
+            &[
+                ("always", RestartPolicy::Always),
+                ("on-failure", RestartPolicy::OnFailure),
+                ("never", RestartPolicy::Never),
+            ],
+            default_restart,
+        );
+        if kind == ServiceKind::Oneshot && restart == RestartPolicy::Always {
+            if let Some(r) = &raw.restart {
+                self.error(
+                    &k("restart"),
+                    r.span(),
+                    "a oneshot cannot restart `always` (it would run again after completing); use `on-failure`",
+                );
+            }
+        }
+        let backoff = self.backoff(&k("backoff"), raw.backoff.as_ref().map(Spanned::get_ref));
+        let max_restarts = raw.max_restarts.as_ref().map_or(10, |v| *v.get_ref());
+        let restart_window = self.duration(&k("restart_window"), raw.restart_window.as_ref(), Duration::from_secs(60));
+        let stop_signal = self.signal(&k("stop_signal"), raw.stop_signal.as_ref(), Signal::SIGTERM);
+        let stop_timeout = self.duration(&k("stop_timeout"), raw.stop_timeout.as_ref(), Duration::from_secs(10));
+
+        let health = raw.health.as_ref().and_then(|p| self.probe(&k("health"), p, true));
+        let liveness = raw.liveness.as_ref().and_then(|p| self.probe(&k("liveness"), p, false));
+        if let (ServiceKind::Oneshot, Some(l)) = (kind, &raw.liveness) {
+            self.error(&k("liveness"), l.span(), "a oneshot has no liveness probe (it is expected to exit)");
+        }
+        let replicas = match &raw.replicas {
+            Some(r) if *r.get_ref() == 0 => {
+                self.error(&k("replicas"), r.span(), "replicas must be at least 1");
+                1
+            }
+            Some(r) => *r.get_ref(),
+            None => 1,
+        };
+        let user = raw.user.as_ref().and_then(|u| self.user(&k("user"), u));
+        let log = self.service_log(&k("log"), raw.log.as_ref());
+
+        Some(ServiceSpec {
+            name: name.to_string(),
+            command: command?,
+            cwd,
+            env,
+            kind,
+            depends_on,
+            restart,
+            backoff,
+            max_restarts,
+            restart_window,
+            critical: raw.critical.unwrap_or(false),
+            stop_signal,
+            stop_timeout,
+            health,
+            liveness,
+            replicas,
+            user,
+            log,
+        })
+    }
+
+    fn dependencies(
+        &mut self,
+        name: &str,
+        key: &str,
+        value: &Spanned<toml::Value>,
+        dep_spans: &mut HashMap<(String, String), Range<usize>>,
+    ) -> Vec<Dependency> {
+        let span = value.span();
+        let pairs: Vec<(String, Condition)> = match value.get_ref() {
+            toml::Value::Array(items) => {
+                let mut pairs = Vec::new();
+                for item in items {
+                    match item.as_str() {
+                        Some(dep) => pairs.push((dep.to_string(), Condition::Started)),
+                        None => self.error(
+                            key,
+                            span.clone(),
+                            format!("dependency names are strings, found {}", item.type_str()),
+                        ),
+                    }
+                }
+                pairs
+            }
+            toml::Value::Table(table) => {
+                let mut pairs = Vec::new();
+                for (dep, cond) in table {
+                    let cond_key = format!("{key}.{dep}");
+                    let condition = match cond.as_str() {
+                        Some("started") => Condition::Started,
+                        Some("healthy") => Condition::Healthy,
+                        Some("completed") => Condition::Completed,
+                        _ => {
+                            self.error(
+                                &cond_key,
+                                span.clone(),
+                                format!("unknown condition {cond}, expected `started` | `healthy` | `completed`"),
+                            );
+                            continue;
+                        }
+                    };
+                    pairs.push((dep.clone(), condition));
+                }
+                pairs
+            }
+            other => {
+                self.error(
+                    key,
+                    span,
+                    format!(
+                        "expected a table {{ name = \"condition\" }} or a list of names, found {}",
+                        other.type_str()
+                    ),
+                );
+                return Vec::new();
+            }
+        };
+        pairs
+            .into_iter()
+            .map(|(service, condition)| {
+                dep_spans.insert((name.to_string(), service.clone()), span.clone());
+                Dependency { service, condition }
+            })
+            .collect()
+    }
+
+    fn backoff(&mut self, key: &str, raw: Option<&RawBackoff>) -> Backoff {
+        let initial =
+            self.duration(&format!("{key}.initial"), raw.and_then(|b| b.initial.as_ref()), Duration::from_millis(100));
+        let max = self.duration(&format!("{key}.max"), raw.and_then(|b| b.max.as_ref()), Duration::from_secs(30));
+        let reset_after = self.duration(
+            &format!("{key}.reset_after"),
+            raw.and_then(|b| b.reset_after.as_ref()),
+            Duration::from_secs(30),
+        );
+        let jitter = match raw.and_then(|b| b.jitter.as_ref()) {
+            Some(j) if (0.0..=1.0).contains(j.get_ref()) => *j.get_ref(),
+            Some(j) => {
+                self.error(&format!("{key}.jitter"), j.span(), "jitter is a fraction between 0.0 and 1.0");
+                0.0
+            }
+            None => 0.1,
+        };
+        if max < initial {
+            if let Some(m) = raw.and_then(|b| b.max.as_ref()) {
+                self.error(&format!("{key}.max"), m.span(), "max is shorter than initial");
+            }
+        }
+        Backoff { initial, max: max.max(initial), jitter, reset_after }
+    }
+
+    fn probe(&mut self, key: &str, raw: &Spanned<RawProbe>, readiness: bool) -> Option<Probe> {
+        let p = raw.get_ref();
+        let given =
+            [p.http.is_some(), p.tcp.is_some(), p.exec.is_some(), p.log.is_some()].iter().filter(|x| **x).count();
+        if given != 1 {
+            self.error(key, raw.span(), "a probe has exactly one of `http`, `tcp`, `exec`, `log`");
+            return None;
+        }
+        let check = if let Some(url) = &p.http {
+            let k = format!("{key}.http");
+            let s = self.text(&k, url)?;
+            match s.parse::<hyper::Uri>() {
+                Ok(uri) if uri.scheme_str() == Some("http") && uri.host().is_some() => Check::Http(uri),
+                Ok(_) => {
+                    self.error(&k, url.span(), format!("`{s}` is not an http:// URL with a host"));
+                    return None;
+                }
+                Err(e) => {
+                    self.error(&k, url.span(), format!("`{s}` is not a URL ({e})"));
+                    return None;
+                }
+            }
+        } else if let Some(addr) = &p.tcp {
+            let k = format!("{key}.tcp");
+            let s = self.text(&k, addr)?;
+            let port_ok =
+                s.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+            if !port_ok {
+                self.error(&k, addr.span(), format!("`{s}` is not host:port"));
+                return None;
+            }
+            Check::Tcp(s)
+        } else if let Some(exec) = &p.exec {
+            Check::Exec(self.argv(&format!("{key}.exec"), exec)?)
+        } else if let Some(pattern) = &p.log {
+            let k = format!("{key}.log");
+            if !readiness {
+                self.error(&k, pattern.span(), "a log-line probe can only be a readiness (`health`) probe");
+                return None;
+            }
+            let s = self.text(&k, pattern)?;
+            match regex::Regex::new(&s) {
+                Ok(re) => Check::Log(re),
+                Err(e) => {
+                    self.error(&k, pattern.span(), format!("invalid regex: {e}"));
+                    return None;
+                }
+            }
+        } else {
+            return None;
+        };
+        let retries = match &p.retries {
+            Some(r) if *r.get_ref() == 0 => {
+                self.error(&format!("{key}.retries"), r.span(), "retries must be at least 1");
+                1
+            }
+            Some(r) => *r.get_ref(),
+            None => 3,
+        };
+        let interval = self.duration(&format!("{key}.interval"), p.interval.as_ref(), Duration::from_secs(1));
+        if interval.is_zero() {
+            if let Some(i) = &p.interval {
+                self.error(&format!("{key}.interval"), i.span(), "interval must be greater than zero");
+            }
+        }
+        Some(Probe {
+            check,
+            interval: interval.max(Duration::from_millis(1)),
+            timeout: self.duration(&format!("{key}.timeout"), p.timeout.as_ref(), Duration::from_secs(2)),
+            retries,
+            start_period: self.duration(&format!("{key}.start_period"), p.start_period.as_ref(), Duration::ZERO),
+        })
+    }
+
+    fn user(&mut self, key: &str, value: &Text) -> Option<RunAs> {
+        let name = self.text(key, value)?;
+        match nix::unistd::User::from_name(&name) {
+            Ok(Some(u)) => Some(RunAs { name, uid: u.uid.as_raw(), gid: u.gid.as_raw(), home: u.dir }),
+            Ok(None) => {
+                self.error(key, value.span(), format!("no such user `{name}`"));
+                None
+            }
+            Err(e) => {
+                self.error(key, value.span(), format!("cannot look up user `{name}`: {e}"));
+                None
+            }
+        }
+    }
+
+    fn service_log(&mut self, key: &str, raw: Option<&RawServiceLog>) -> ServiceLog {
+        let file = raw.and_then(|l| l.file.as_ref()).and_then(|f| self.path(&format!("{key}.file"), f));
+        let max_size = self.size(&format!("{key}.max_size"), raw.and_then(|l| l.max_size.as_ref()), 10 * 1024 * 1024);
+        let max_files = raw.and_then(|l| l.max_files.as_ref()).map_or(5, |v| *v.get_ref());
+        let max_line = self.size(&format!("{key}.max_line"), raw.and_then(|l| l.max_line.as_ref()), 64 * 1024);
+        ServiceLog { file, max_size, max_files, max_line: usize::try_from(max_line).unwrap_or(usize::MAX) }
+    }
+
+    /// Unknown targets, self-dependencies, conditions that cannot hold, and cycles.
+    fn check_dependencies(
+        &mut self,
+        services: &[ServiceSpec],
+        raw: &RawConfig,
+        dep_spans: &HashMap<(String, String), Range<usize>>,
+    ) {
+        let by_name: HashMap<&str, &ServiceSpec> = services.iter().map(|s| (s.name.as_str(), s)).collect();
+        let declared: Vec<&str> = raw.services.keys().map(String::as_str).collect();
+        for s in services {
+            for dep in &s.depends_on {
+                let key = format!("services.{}.depends_on.{}", s.name, dep.service);
+                let span = dep_spans.get(&(s.name.clone(), dep.service.clone())).cloned().unwrap_or(0..0);
+                if dep.service == s.name {
+                    self.error(&key, span, "a service cannot depend on itself");
+                    continue;
+                }
+                let Some(target) = by_name.get(dep.service.as_str()) else {
+                    if !declared.contains(&dep.service.as_str()) {
+                        self.error(
+                            &key,
+                            span,
+                            format!("unknown service `{}` (services: {})", dep.service, declared.join(", ")),
+                        );
+                    }
+                    continue;
+                };
+                match dep.condition {
+                    Condition::Completed if target.kind == ServiceKind::Daemon => self.error(
+                        &key,
+                        span,
+                        format!(
+                            "`{}` is a daemon and never completes; `completed` needs kind = \"oneshot\"",
+                            dep.service
+                        ),
+                    ),
+                    Condition::Healthy if target.health.is_none() => self.error(
+                        &key,
+                        span,
+                        format!(
+                            "`{}` has no `health` probe, so it is never `healthy`; add one or wait for `started`",
+                            dep.service
+                        ),
+                    ),
+                    _ => {}
+                }
+            }
+        }
+        let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+        let deps: HashMap<&str, Vec<&str>> = services
+            .iter()
+            .map(|s| (s.name.as_str(), s.depends_on.iter().map(|d| d.service.as_str()).collect()))
+            .collect();
+        if let Some(cycle) = graph::find_cycle(&names, &deps) {
+            let (first, second) = (&cycle[0], &cycle[1]);
+            let span = dep_spans.get(&(first.clone(), second.clone())).cloned().unwrap_or(0..0);
+            self.error(
+                &format!("services.{first}.depends_on"),
+                span,
+                format!("dependency cycle: {}", cycle.join(" → ")),
+            );
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Every class of bad configuration is refused with its location; good ones resolve with
+//! their defaults.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::*;
+
+fn env(name: &str) -> Option<String> {
+    match name {
+        "PORT" => Some("9000".into()),
+        _ => None,
+    }
+}
+
+fn load_text(text: &str) -> Result<Config, ConfigError> {
+    parse(Path::new("/etc/app/ephitup.toml"), text, &env)
+}
+
+/// The single diagnostic of a refused config, with its 1-based line.
+fn refused(text: &str) -> (Diagnostic, usize, String) {
+    let err = load_text(text).expect_err("config should be refused");
+    let shown = err.to_string();
+    let d = err.diagnostics().first().cloned().expect("a located diagnostic");
+    let span = d.span.clone().expect("a span");
+    let (line, _) = line_col(text, span.start);
+    assert!(shown.contains(&format!("/etc/app/ephitup.toml:{line}:")), "location missing in: {shown}");
+    (d, line, shown)
+}
+
+#[test]
+fn a_full_config_resolves_with_defaults_and_interpolation() {
+    let cfg = load_text(
+        r#"
+[settings]
+data_dir = "${DATA_PATH:-./data}"
+log_format = "json"
+
+[env]
+SURREAL_URL = "ws://127.0.0.1:8000"
+WORKERS = 4
+
+[services.db]
+command = ["db", "start", "--bind", "127.0.0.1:${PORT}"]
+critical = true
+stop_signal = "INT"
+health = { http = "http://127.0.0.1:${PORT}/ready", interval = "250ms" }
+
+[services.migrate]
+kind = "oneshot"
+command = "api migrate --dir 'my dir'"
+depends_on = { db = "healthy" }
+
+[services.api]
+command = ["api", "serve"]
+depends_on = { migrate = "completed" }
+env = { RUST_LOG = "info" }
+"#,
+    )
+    .expect("valid config");
+    assert_eq!(cfg.settings.data_dir, Path::new("/etc/app/./data"));
+    assert_eq!(cfg.settings.log_format, LogFormat::Json);
+    assert_eq!(cfg.settings.shutdown_timeout, Duration::from_secs(30));
+    let names: Vec<_> = cfg.services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["db", "migrate", "api"], "declaration order is kept");
+    let db = cfg.service("db").expect("db");
+    assert_eq!(db.command, ["db", "start", "--bind", "127.0.0.1:9000"]);
+    assert_eq!(db.stop_signal, nix::sys::signal::Signal::SIGINT);
+    assert_eq!(db.restart, RestartPolicy::Always);
+    assert!(db.critical);
+    let probe = db.health.as_ref().expect("probe");
+    assert_eq!(probe.interval, Duration::from_millis(250));
+    assert_eq!(probe.retries, 3);
+    assert!(matches!(&probe.check, Check::Http(u) if u.port_u16() == Some(9000)));
+    let migrate = cfg.service("migrate").expect("migrate");
+    assert_eq!(migrate.command, ["api", "migrate", "--dir", "my dir"]);
+    assert_eq!(migrate.restart, RestartPolicy::Never);
+    assert_eq!(migrate.depends_on, [Dependency { service: "db".into(), condition: Condition::Healthy }]);
+    let api = cfg.service("api").expect("api");
+    assert_eq!(
+        api.env,
+        [
+            ("SURREAL_URL".to_string(), "ws://127.0.0.1:8000".to_string()),
+            ("WORKERS".to_string(), "4".to_string()),
+            ("RUST_LOG".to_string(), "info".to_string())
+        ]
+    );
+    assert_eq!(api.cwd, Path::new("/etc/app"));
+}
+
+#[test]
+fn toml_syntax_errors_are_located() {
+    let (_, line, shown) = refused("[services.a]\ncommand = [\"x\"\n");
+    assert!(line >= 2, "{shown}");
+}
+
+#[test]
+fn unknown_keys_are_refused_with_their_key_path() {
+    let (d, line, shown) = refused("[services.a]\ncommand = [\"x\"]\nrestrat = \"always\"\n");
+    assert_eq!(line, 3, "{shown}");
+    assert_eq!(d.key, "services.a.restrat", "{shown}");
+    assert!(d.message.contains("unknown field `restrat`"), "{shown}");
+
+    let (d, _, shown) = refused("[settings]\nshutdown = \"3s\"\n");
+    assert!(d.message.contains("unknown field"), "{shown}");
+}
+
+#[test]
+fn wrong_types_are_refused() {
+    let (d, line, shown) = refused("[services.a]\ncommand = [\"x\"]\ncritical = \"yes\"\n");
+    assert_eq!(line, 3, "{shown}");
+    assert_eq!(d.key, "services.a.critical");
+    let (d, line, _) = refused("[services.a]\ncommand = [\"x\"]\nmax_restarts = -1\n");
+    assert_eq!((d.key.as_str(), line), ("services.a.max_restarts", 3));
+    let (d, _, _) = refused("[services.a]\ncommand = 5\n");
+    assert!(d.message.contains("found integer"), "{}", d.message);
+}
+
+#[test]
+fn bad_durations_sizes_and_signals_are_refused() {
+    let (d, line, _) = refused("[services.a]\ncommand = [\"x\"]\nstop_timeout = \"ten seconds\"\n");
+    assert_eq!((d.key.as_str(), line), ("services.a.stop_timeout", 3));
+    assert!(d.message.contains("not a duration"));
+    let (d, line, _) = refused(
+        "[services.a]\ncommand = [\"x\"]\n\n[services.a.health]\ntcp = \"127.0.0.1:1\"\ninterval = \"5 parsecs\"\n",
+    );
+    assert_eq!((d.key.as_str(), line), ("services.a.health.interval", 6));
+    let (d, _, _) = refused("[services.a]\ncommand = [\"x\"]\nstop_signal = \"SIGFOO\"\n");
+    assert!(d.message.contains("not a signal name"));
+    let (d, _, _) = refused("[services.a]\ncommand = [\"x\"]\nstop_signal = \"KILL\"\n");
+    assert!(d.message.contains("cannot be a stop signal"));
+    let (d, _, _) = refused("[services.a]\ncommand = [\"x\"]\nlog = { max_size = \"lots\" }\n");
+    assert_eq!(d.key, "services.a.log.max_size");
+}
+
+#[test]
+fn unknown_dependencies_are_refused() {
+    let (d, line, shown) = refused("[services.a]\ncommand = [\"x\"]\ndepends_on = { nope = \"started\" }\n");
+    assert_eq!((d.key.as_str(), line), ("services.a.depends_on.nope", 3));
+    assert!(shown.contains("unknown service `nope`"), "{shown}");
+    let (d, _, _) = refused("[services.a]\ncommand = [\"x\"]\ndepends_on = { a = \"started\" }\n");
+    assert!(d.message.contains("itself"));
+    let (d, _, _) =
+        refused("[services.a]\ncommand = [\"x\"]\ndepends_on = { b = \"ready\" }\n[services.b]\ncommand = [\"y\"]\n");
+    assert!(d.message.contains("unknown condition"));
+}
+
+#[test]
+fn dependency_cycles_are_refused_and_named() {
+    let (d, _, shown) = refused(
+        "[services.a]\ncommand = [\"x\"]\ndepends_on = [\"b\"]\n[services.b]\ncommand = [\"x\"]\ndepends_on = [\"c\"]\n[services.c]\ncommand = [\"x\"]\ndepends_on = [\"a\"]\n",
+    );
+    assert!(d.message.contains("dependency cycle: a → b → c → a"), "{shown}");
+}
+
+#[test]
+fn completed_on_a_daemon_and_healthy_without_probe_are_refused() {
+    let (d, line, shown) = refused(
+        "[services.a]\ncommand = [\"x\"]\n[services.b]\ncommand = [\"y\"]\ndepends_on = { a = \"completed\" }\n",
+    );
+    assert_eq!((d.key.as_str(), line), ("services.b.depends_on.a", 5));
+    assert!(shown.contains("daemon and never completes"), "{shown}");
+    let (d, _, _) =
+        refused("[services.a]\ncommand = [\"x\"]\n[services.b]\ncommand = [\"y\"]\ndepends_on = { a = \"healthy\" }\n");
+    assert!(d.message.contains("no `health` probe"));
+}
+
+#[test]
+fn empty_commands_are_refused() {
+    let (d, line, _) = refused("[services.a]\ncommand = []\n");
+    assert_eq!((d.key.as_str(), line, d.message.as_str()), ("services.a.command", 2, "command is empty"));
+    let (d, _, _) = refused("[services.a]\ncommand = \"   \"\n");
+    assert_eq!(d.message, "command is empty");
+    let (d, _, _) = refused("[services.a]\ncommand = \"echo 'unclosed\"\n");
+    assert!(d.message.contains("unbalanced quotes"));
+    let (d, _, _) = refused("[services.a]\n");
+    assert!(d.message.contains("missing field `command`"), "{}", d.message);
+}
+
+#[test]
+fn duplicate_service_names_are_refused() {
+    let (_, line, shown) = refused("[services.a]\ncommand = [\"x\"]\n\n[services.a]\ncommand = [\"y\"]\n");
+    assert_eq!(line, 4, "{shown}");
+    assert!(shown.to_lowercase().contains("duplicate"), "{shown}");
+}
+
+#[test]
+fn unset_variables_and_bad_probes_are_refused() {
+    let (d, line, _) = refused("[services.a]\ncommand = [\"x\", \"${NOT_SET}\"]\n");
+    assert_eq!((d.key.as_str(), line), ("services.a.command", 2));
+    assert!(d.message.contains("NOT_SET is not set"));
+    let (d, _, _) = refused("[services.a]\ncommand = [\"x\"]\nhealth = { http = \"ftp://x/\" }\n");
+    assert!(d.message.contains("not an http:// URL"));
+    let (d, _, _) = refused("[services.a]\ncommand = [\"x\"]\nhealth = { tcp = \"localhost\" }\n");
+    assert!(d.message.contains("host:port"));
+    let (d, _, _) = refused("[services.a]\ncommand = [\"x\"]\nhealth = { tcp = \"a:1\", http = \"http://a/\" }\n");
+    assert!(d.message.contains("exactly one"));
+    let (d, _, _) = refused("[services.a]\ncommand = [\"x\"]\nhealth = { log = \"(\" }\n");
+    assert!(d.message.contains("invalid regex"));
+    let (d, _, _) = refused("[services.a]\ncommand = [\"x\"]\nliveness = { log = \"up\" }\n");
+    assert!(d.message.contains("only be a readiness"));
+}
+
+#[test]
+fn bad_names_and_policies_are_refused() {
+    let (d, _, _) = refused("[services.\"my service\"]\ncommand = [\"x\"]\n");
+    assert!(d.message.contains("service names"));
+    let (d, _, _) = refused("[services.a]\nkind = \"oneshot\"\nrestart = \"always\"\ncommand = [\"x\"]\n");
+    assert_eq!(d.key, "services.a.restart");
+    let (d, _, _) = refused("[services.a]\nkind = \"cron\"\ncommand = [\"x\"]\n");
+    assert!(d.message.contains("expected `daemon` | `oneshot`"));
+    let (d, _, _) = refused("[services.a]\ncommand = [\"x\"]\nreplicas = 0\n");
+    assert_eq!(d.key, "services.a.replicas");
+    let (d, _, _) = refused("[services.a]\ncommand = [\"x\"]\nuser = \"no-such-user-here\"\n");
+    assert!(d.message.contains("no such user"));
+}
+
+#[test]
+fn several_problems_are_reported_together() {
+    let err = load_text(
+        "[services.a]\ncommand = []\nstop_timeout = \"x\"\n[services.b]\ncommand = [\"y\"]\ndepends_on = [\"zz\"]\n",
+    )
+    .expect_err("refused");
+    assert_eq!(err.diagnostics().len(), 3, "{err}");
+}

@@ -2,6 +2,17 @@
 //! as soon as its dependency conditions hold, health-checks, restarts and logs them, stops them
 //! in reverse order, and does the duties of PID 1 in a container. It knows nothing about the
 //! programs it runs.
+//!
+//! Map: [`config`] (the file, validated) → [`supervisor`] (one task per service instance,
+//! over [`process`] for spawning and reaping, [`health`] for probes and [`logs`] for output)
+//! and [`events`] for its own messages. [`graph`] and [`plan`] describe the dependency order.
 
+pub mod cli;
 pub mod config;
+pub mod events;
 pub mod graph;
+pub mod health;
+pub mod logs;
+pub mod plan;
+pub mod process;
+pub mod supervisor;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use regex::Regex;
+use regex::bytes::Regex;
 
 #[derive(Debug, Clone)]
 pub struct Config {

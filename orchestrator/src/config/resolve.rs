@@ -21,7 +21,8 @@ use crate::graph;
 pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 pub fn resolve(path: &Path, raw: RawConfig, lookup: Lookup) -> Result<Config, Vec<Diagnostic>> {
-    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let base = std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf());
     let mut r = Resolver { lookup, base, diagnostics: Vec::new() };
     let settings = r.settings(&raw);
     let global_env = r.env_table("env", &raw.env);
@@ -514,7 +515,7 @@ impl Resolver<'_> {
                 return None;
             }
             let s = self.text(&k, pattern)?;
-            match regex::Regex::new(&s) {
+            match regex::bytes::Regex::new(&s) {
                 Ok(re) => Check::Log(re),
                 Err(e) => {
                     self.error(&k, pattern.span(), format!("invalid regex: {e}"));

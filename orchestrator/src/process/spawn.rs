@@ -1,0 +1,103 @@
+//! Building the `Command` for a child: argv without a shell, working directory, environment
+//! (with the directory of the `ephitup` executable first on `PATH`, so sibling binaries are
+//! found), stdin from /dev/null, and the `pre_exec` set-up that makes supervision reliable:
+//! a process group of its own (signals reach the whole tree), SIGKILL when `ephitup` dies,
+//! and the service's user when one is configured.
+
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::config::RunAs;
+
+/// Where a child's stdout or stderr goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// A pipe read by `ephitup` (the log relay).
+    Piped,
+    /// Discarded.
+    Null,
+}
+
+/// Everything needed to start one child process.
+#[derive(Debug, Clone)]
+pub struct CommandSpec {
+    pub argv: Vec<String>,
+    pub cwd: PathBuf,
+    /// Added to the inherited environment, later entries winning.
+    pub env: Vec<(String, String)>,
+    pub user: Option<RunAs>,
+    pub stdout: Output,
+    pub stderr: Output,
+}
+
+impl CommandSpec {
+    pub fn command(&self) -> std::io::Result<Command> {
+        let (program, args) =
+            self.argv.split_first().ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty command"))?;
+        let mut cmd = Command::new(program);
+        cmd.args(args).current_dir(&self.cwd).stdin(Stdio::null());
+        cmd.stdout(stdio(self.stdout)).stderr(stdio(self.stderr));
+        let mut path_set = false;
+        for (k, v) in &self.env {
+            if k == "PATH" {
+                path_set = true;
+                cmd.env(k, with_exe_dir_first(Some(OsString::from(v))));
+            } else {
+                cmd.env(k, v);
+            }
+        }
+        if !path_set {
+            cmd.env("PATH", with_exe_dir_first(std::env::var_os("PATH")));
+        }
+        if let Some(user) = &self.user {
+            cmd.env("HOME", &user.home).env("USER", &user.name).env("LOGNAME", &user.name);
+        }
+        let parent = nix::unistd::getpid();
+        let user = self.user.as_ref().map(|u| (u.uid, u.gid));
+        // SAFETY: the closure runs between fork and exec and only makes async-signal-safe
+        // system calls (setpgid, prctl, getppid, setgroups, setgid, setuid).
+        unsafe {
+            cmd.pre_exec(move || child_setup(parent, user));
+        }
+        Ok(cmd)
+    }
+}
+
+fn stdio(output: Output) -> Stdio {
+    match output {
+        Output::Piped => Stdio::piped(),
+        Output::Null => Stdio::null(),
+    }
+}
+
+fn child_setup(parent: nix::unistd::Pid, user: Option<(u32, u32)>) -> std::io::Result<()> {
+    use nix::unistd::{setgid, setgroups, setpgid, setuid, Gid, Pid, Uid};
+    setpgid(Pid::from_raw(0), Pid::from_raw(0))?;
+    #[cfg(target_os = "linux")]
+    {
+        nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
+        // The parent may have died between fork and prctl: then nobody would signal us.
+        if nix::unistd::getppid() != parent {
+            return Err(std::io::Error::other("ephitup exited while starting this child"));
+        }
+    }
+    if let Some((uid, gid)) = user {
+        setgroups(&[Gid::from_raw(gid)])?;
+        setgid(Gid::from_raw(gid))?;
+        setuid(Uid::from_raw(uid))?;
+    }
+    let _ = parent;
+    Ok(())
+}
+
+/// `PATH` with the directory holding the running `ephitup` executable in front.
+fn with_exe_dir_first(path: Option<OsString>) -> OsString {
+    let exe_dir = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf));
+    let mut dirs: Vec<PathBuf> = exe_dir.into_iter().collect();
+    if let Some(path) = &path {
+        dirs.extend(std::env::split_paths(path));
+    }
+    std::env::join_paths(dirs).unwrap_or_else(|_| path.unwrap_or_default())
+}

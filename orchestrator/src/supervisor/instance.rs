@@ -1,0 +1,367 @@
+//! The life of one instance of one service (a replica): wait for its dependencies, spawn,
+//! watch its probes, and on exit decide between restart (after a backoff), completion,
+//! failure and giving up. Each instance is one task; it reports every state change to the
+//! board and to the log.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+use super::backoff::RestartBudget;
+use super::state::{gate, Gate, InstanceStatus, State};
+use super::Shared;
+use crate::config::{Check, RestartPolicy, ServiceKind, ServiceSpec};
+use crate::health::check::ProbeContext;
+use crate::health::{monitor, ProbeEvent};
+use crate::logs::{relay, LineFormat, LineWatch, RelayTarget, Stream};
+use crate::process::{signal_group, CommandSpec, ExitStatus, Output};
+
+/// How long the last lines of an exited service may take to reach the log before its exit is
+/// reported.
+const OUTPUT_DRAIN: Duration = Duration::from_secs(1);
+
+pub struct Instance {
+    pub spec: Arc<ServiceSpec>,
+    pub replica: u32,
+    /// `name`, or `name.N` when the service has replicas.
+    pub label: String,
+    /// Position of the service in the file, for its colour.
+    pub index: usize,
+    pub shared: Arc<Shared>,
+    /// Set to a deadline when `ephitup` wants this instance stopped.
+    pub stop: watch::Receiver<Option<Instant>>,
+}
+
+/// How one run of the process ended.
+enum RunEnd {
+    Exited { status: ExitStatus, good_for: Duration },
+    /// Restart asked for by a failing liveness probe.
+    Unalive { status: ExitStatus },
+    /// Stopped on request.
+    Stopped,
+}
+
+impl Instance {
+    pub async fn run(mut self) {
+        match self.wait_for_dependencies().await {
+            Gate::Open => {}
+            Gate::Wait => return self.finish(State::Stopped, "stopped before it started".into()),
+            Gate::Never(reason) => return self.finish(State::Blocked, format!("blocked: {reason}")),
+        }
+        let mut budget = RestartBudget::new(self.spec.backoff.clone(), self.spec.max_restarts, self.spec.restart_window);
+        loop {
+            if self.stopping() {
+                return self.finish(State::Stopped, "stopped".into());
+            }
+            let (status, good_for) = match self.run_once().await {
+                RunEnd::Stopped => return self.finish(State::Stopped, "stopped".into()),
+                RunEnd::Exited { status, good_for } => (status, good_for),
+                RunEnd::Unalive { status } => (status, Duration::ZERO),
+            };
+            let restart = match self.spec.restart {
+                RestartPolicy::Always => true,
+                RestartPolicy::OnFailure => !status.success(),
+                RestartPolicy::Never => false,
+            };
+            if !restart || self.stopping() {
+                let (state, what) = match (status.success(), self.spec.kind) {
+                    (true, ServiceKind::Oneshot) => (State::Completed, "completed"),
+                    (true, ServiceKind::Daemon) => (State::Completed, "exited"),
+                    (false, _) => (State::Failed, "failed"),
+                };
+                let state = if self.stopping() && !status.success() { State::Stopped } else { state };
+                return self.finish(state, format!("{what} ({status})"));
+            }
+            let Some(delay) = budget.next(Instant::now(), good_for) else {
+                let window = humantime::format_duration(self.spec.restart_window);
+                return self.finish(
+                    State::Fatal,
+                    format!("fatal: {} restarts within {window}, giving up ({status})", self.spec.max_restarts),
+                );
+            };
+            self.set(|s| {
+                s.state = State::Backoff;
+                s.restarts += 1;
+            });
+            self.event(State::Backoff, format!("exited ({status}), restarting in {}", fmt_duration(delay)));
+            let mut shutdown = self.shared.shutdown.subscribe();
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = shutdown.wait_for(|down| *down) => {}
+                _ = self.stop.wait_for(Option::is_some) => {}
+            }
+        }
+    }
+
+    fn stopping(&self) -> bool {
+        *self.shared.shutdown.borrow() || self.stop.borrow().is_some()
+    }
+
+    /// Waits until every dependency condition holds, one can never hold, or a stop comes.
+    async fn wait_for_dependencies(&mut self) -> Gate {
+        if self.spec.depends_on.is_empty() {
+            return if self.stopping() { Gate::Wait } else { Gate::Open };
+        }
+        let mut board = self.shared.board.subscribe();
+        let mut shutdown = self.shared.shutdown.subscribe();
+        let mut announced = false;
+        loop {
+            if self.stopping() {
+                return Gate::Wait;
+            }
+            let verdict = {
+                let b = board.borrow_and_update();
+                let gates: Vec<_> = self.spec.depends_on.iter().map(|d| (d, gate(&b, d))).collect();
+                if let Some((_, never)) = gates.iter().find(|(_, g)| matches!(g, Gate::Never(_))) {
+                    Some(never.clone())
+                } else if gates.iter().all(|(_, g)| *g == Gate::Open) {
+                    Some(Gate::Open)
+                } else {
+                    if !announced {
+                        announced = true;
+                        let waiting: Vec<String> = gates
+                            .iter()
+                            .filter(|(_, g)| *g == Gate::Wait)
+                            .map(|(d, _)| format!("{} {}", d.service, d.condition.as_str()))
+                            .collect();
+                        drop(b);
+                        self.event(State::Waiting, format!("waiting for {}", waiting.join(", ")));
+                    }
+                    None
+                }
+            };
+            if let Some(v) = verdict {
+                return v;
+            }
+            tokio::select! {
+                changed = board.changed() => if changed.is_err() { return Gate::Wait },
+                _ = shutdown.wait_for(|down| *down) => return Gate::Wait,
+                _ = self.stop.wait_for(Option::is_some) => return Gate::Wait,
+            }
+        }
+    }
+
+    /// Spawns the process once and follows it until it exits or is stopped.
+    async fn run_once(&mut self) -> RunEnd {
+        let spec = Arc::clone(&self.spec);
+        let command = CommandSpec {
+            argv: spec.command.clone(),
+            cwd: spec.cwd.clone(),
+            env: self.child_env(),
+            user: spec.user.clone(),
+            stdout: Output::Piped,
+            stderr: Output::Piped,
+        };
+        let spawned = match self.shared.processes.spawn(&command) {
+            Ok(s) => s,
+            Err(e) => {
+                let status = ExitStatus::Code(127);
+                let e = if spec.cwd.is_dir() { e.to_string() } else { format!("working directory {} does not exist", spec.cwd.display()) };
+                self.set(|s| s.last_exit = Some(format!("cannot start: {e}")));
+                self.event(State::Failed, format!("cannot start `{}`: {e}", spec.command[0]));
+                return RunEnd::Exited { status, good_for: Duration::ZERO };
+            }
+        };
+        let pid = spawned.pid;
+        let mut exit = spawned.exit;
+        let started_at = Instant::now();
+
+        let (log_ready_tx, mut log_ready) = watch::channel(false);
+        let line_watch = match spec.health.as_ref().map(|p| &p.check) {
+            Some(Check::Log(pattern)) => Some(LineWatch { pattern: pattern.clone(), matched: log_ready_tx }),
+            _ => None,
+        };
+        let relays: Vec<_> = [(spawned.stdout, Stream::Stdout), (spawned.stderr, Stream::Stderr)]
+            .into_iter()
+            .filter_map(|(fd, stream)| fd.map(|fd| tokio::spawn(relay(fd, self.relay_target(stream, line_watch.clone())))))
+            .collect();
+
+        let (readiness_tx, mut readiness) = mpsc::channel(4);
+        let (liveness_tx, mut liveness) = mpsc::channel(4);
+        let mut monitors = Vec::new();
+        let probe_ctx = ProbeContext {
+            http: self.shared.http.clone(),
+            processes: Arc::clone(&self.shared.processes),
+            cwd: spec.cwd.clone(),
+            env: self.child_env(),
+        };
+        let polled_readiness = spec.health.clone().filter(|p| !matches!(p.check, Check::Log(_)));
+        if let Some(probe) = polled_readiness {
+            monitors.push(tokio::spawn(monitor(probe, probe_ctx.clone(), readiness_tx)));
+        }
+        if let Some(probe) = spec.liveness.clone() {
+            monitors.push(tokio::spawn(monitor(probe, probe_ctx, liveness_tx)));
+        }
+
+        let probed = spec.health.is_some();
+        let state = if probed { State::Starting } else { State::Running };
+        self.set(|s| {
+            s.state = state;
+            s.pid = Some(pid.as_raw());
+            s.started = true;
+            s.ready = !probed;
+        });
+        self.event(state, format!("started (pid {pid})"));
+        let mut ready_since = (!probed).then(Instant::now);
+        let mut ever_ready = !probed;
+
+        let end = loop {
+            tokio::select! {
+                status = &mut exit => {
+                    let status = status.unwrap_or(ExitStatus::Signaled(Signal::SIGKILL));
+                    break RunEnd::Exited { status, good_for: ready_since.map_or(Duration::ZERO, |t| t.elapsed()) };
+                }
+                Some(event) = readiness.recv() => self.on_readiness(event, &mut ready_since, &mut ever_ready, started_at),
+                Ok(true) = async { log_ready.wait_for(|m| *m).await.map(|m| *m) }, if !ever_ready => {
+                    self.on_readiness(ProbeEvent::Passing, &mut ready_since, &mut ever_ready, started_at);
+                }
+                Some(ProbeEvent::Failing(reason)) = liveness.recv() => {
+                    self.event(State::Stopping, format!("liveness probe failed: {reason}; restarting"));
+                    let deadline = Instant::now() + spec.stop_timeout;
+                    let status = self.stop_process(pid, &mut exit, deadline).await;
+                    break RunEnd::Unalive { status };
+                }
+                Ok(deadline) = async { self.stop.wait_for(Option::is_some).await.map(|d| *d) } => {
+                    let deadline = deadline.unwrap_or_else(Instant::now);
+                    let deadline = deadline.min(Instant::now() + spec.stop_timeout);
+                    self.event(State::Stopping, format!("stopping (sending {} to the group)", spec.stop_signal));
+                    self.stop_process(pid, &mut exit, deadline).await;
+                    break RunEnd::Stopped;
+                }
+            }
+        };
+        for m in monitors {
+            m.abort();
+        }
+        // Let the last lines reach the log before the exit is reported.
+        let _ = tokio::time::timeout(OUTPUT_DRAIN, futures_join(relays)).await;
+        if let RunEnd::Exited { status, .. } | RunEnd::Unalive { status } = &end {
+            let status = *status;
+            self.set(|s| s.exited(status));
+        } else {
+            self.set(|s| {
+                s.pid = None;
+                s.ready = false;
+            });
+        }
+        end
+    }
+
+    fn on_readiness(&self, event: ProbeEvent, ready_since: &mut Option<Instant>, ever_ready: &mut bool, started_at: Instant) {
+        match event {
+            ProbeEvent::Passing => {
+                *ready_since = Some(Instant::now());
+                let first = !*ever_ready;
+                *ever_ready = true;
+                self.set(|s| {
+                    s.state = State::Running;
+                    s.ready = true;
+                });
+                let message = if first {
+                    format!("healthy ({} after start)", fmt_duration(started_at.elapsed()))
+                } else {
+                    "healthy again".to_string()
+                };
+                self.event(State::Running, message);
+            }
+            ProbeEvent::Failing(reason) if *ever_ready => {
+                *ready_since = None;
+                self.set(|s| {
+                    s.state = State::Unhealthy;
+                    s.ready = false;
+                });
+                self.event(State::Unhealthy, format!("unhealthy: {reason}"));
+            }
+            ProbeEvent::Failing(reason) => self.event(State::Starting, format!("not ready yet: {reason}")),
+        }
+    }
+
+    /// Sends the stop signal to the group, then SIGKILL at `deadline`.
+    async fn stop_process(&self, pid: Pid, exit: &mut oneshot::Receiver<ExitStatus>, deadline: Instant) -> ExitStatus {
+        self.set(|s| s.state = State::Stopping);
+        if let Err(e) = signal_group(pid, self.spec.stop_signal) {
+            tracing::warn!(service = %self.label, "cannot signal group {pid}: {e}");
+        }
+        let lost = ExitStatus::Signaled(Signal::SIGKILL);
+        match tokio::time::timeout_at(deadline, &mut *exit).await {
+            Ok(status) => status.unwrap_or(lost),
+            Err(_) => {
+                self.event(State::Stopping, "did not stop in time, sending SIGKILL".into());
+                let _ = signal_group(pid, Signal::SIGKILL);
+                exit.await.unwrap_or(lost)
+            }
+        }
+    }
+
+    fn child_env(&self) -> Vec<(String, String)> {
+        let mut env = self.spec.env.clone();
+        env.push(("EPHITUP_SERVICE".into(), self.spec.name.clone()));
+        env.push(("EPHITUP_REPLICA".into(), self.replica.to_string()));
+        env.push(("EPHITUP_DATA_DIR".into(), self.shared.settings.data_dir.display().to_string()));
+        env
+    }
+
+    fn relay_target(&self, stream: Stream, watch: Option<LineWatch>) -> RelayTarget {
+        let prefix = self.shared.palette.prefix(&self.label, self.shared.label_width, self.index);
+        RelayTarget {
+            sink: Arc::clone(&self.shared.sink),
+            format: LineFormat::new(self.shared.settings.log_format, &self.label, stream, prefix),
+            stream,
+            file: self.shared.log_files.get(&self.spec.name).cloned(),
+            max_line: self.spec.log.max_line,
+            watch,
+        }
+    }
+
+    fn set(&self, change: impl FnOnce(&mut InstanceStatus)) {
+        self.shared.board.send_modify(|board| {
+            if let Some(status) = board.get_mut(&self.spec.name).and_then(|v| v.get_mut(self.replica as usize)) {
+                change(status);
+            }
+        });
+    }
+
+    fn event(&self, state: State, message: String) {
+        let pid = self.shared.board.borrow().get(&self.spec.name).and_then(|v| v.get(self.replica as usize)).and_then(|s| s.pid);
+        match state {
+            State::Failed | State::Fatal | State::Blocked | State::Unhealthy => {
+                tracing::warn!(service = %self.label, state = state.as_str(), pid, "{} {message}", self.label)
+            }
+            _ => tracing::info!(service = %self.label, state = state.as_str(), pid, "{} {message}", self.label),
+        }
+    }
+
+    /// Final state: recorded, logged, and reported to the set when it matters.
+    fn finish(&self, state: State, message: String) {
+        self.set(|s| {
+            s.state = state;
+            s.pid = None;
+            s.ready = false;
+        });
+        self.event(state, message);
+        if state.is_failure() && self.spec.critical {
+            let _ = self.shared.critical_failures.send(self.label.clone());
+        }
+    }
+}
+
+async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
+    for h in handles {
+        let _ = h.await;
+    }
+}
+
+pub fn fmt_duration(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+/// Per-service log files, by service name (replicas share one).
+pub type LogFiles = std::collections::HashMap<String, Arc<Mutex<crate::logs::file::RotatingFile>>>;

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "ephitup", version, about = "Run the services declared in ephitup.toml: in dependency order, health-checked, restarted, logged, stopped cleanly.")]
+#[command(
+    name = "ephitup",
+    version,
+    about = "Run the services declared in ephitup.toml: in dependency order, health-checked, restarted, logged, stopped cleanly."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -8,10 +8,10 @@ use std::io::Write;
 use std::sync::Arc;
 
 use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
 use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 use crate::logs::{Chunk, LogSink, Palette, Stream};

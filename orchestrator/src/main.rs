@@ -8,7 +8,7 @@ use clap::Parser;
 use ephitup::cli::{Cli, Command};
 use ephitup::config::{self, LogColor};
 use ephitup::logs::{LogSink, Palette};
-use ephitup::process::{self, guardian::Guardian, ProcessTable};
+use ephitup::process::{self, ProcessTable, guardian::Guardian};
 
 /// Exit code for a configuration that does not load.
 const EXIT_CONFIG: u8 = 2;
@@ -62,7 +62,8 @@ fn up(cfg: config::Config) -> anyhow::Result<i32> {
             LogColor::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
         },
     };
-    let width = cfg.services.iter().map(|s| s.name.len() + if s.replicas > 1 { 3 } else { 0 }).chain([7]).max().unwrap_or(7);
+    let width =
+        cfg.services.iter().map(|s| s.name.len() + if s.replicas > 1 { 3 } else { 0 }).chain([7]).max().unwrap_or(7);
     ephitup::events::init(sink.clone(), cfg.settings.log_format, palette, width);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let code = runtime.block_on(async {

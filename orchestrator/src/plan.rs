@@ -19,7 +19,8 @@ pub fn render(config: &Config) -> String {
             };
             let mut notes = Vec::new();
             if !s.depends_on.is_empty() {
-                let deps: Vec<String> = s.depends_on.iter().map(|d| format!("{} {}", d.service, d.condition.as_str())).collect();
+                let deps: Vec<String> =
+                    s.depends_on.iter().map(|d| format!("{} {}", d.service, d.condition.as_str())).collect();
                 notes.push(format!("after {}", deps.join(", ")));
             }
             if let Some(h) = &s.health {

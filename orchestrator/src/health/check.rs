@@ -36,19 +36,13 @@ pub async fn run_check(check: &Check, timeout: Duration, ctx: &ProbeContext) -> 
                 .await
                 .map_err(|_| format!("GET {uri}: no answer within {}", humantime::format_duration(timeout)))?
                 .map_err(|e| format!("GET {uri}: {}", error_chain(&e)))?;
-            if response.status().is_success() {
-                Ok(())
-            } else {
-                Err(format!("GET {uri}: {}", response.status()))
-            }
+            if response.status().is_success() { Ok(()) } else { Err(format!("GET {uri}: {}", response.status())) }
         }
-        Check::Tcp(addr) => {
-            tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr.as_str()))
-                .await
-                .map_err(|_| format!("connect {addr}: no answer within {}", humantime::format_duration(timeout)))?
-                .map(drop)
-                .map_err(|e| format!("connect {addr}: {e}"))
-        }
+        Check::Tcp(addr) => tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr.as_str()))
+            .await
+            .map_err(|_| format!("connect {addr}: no answer within {}", humantime::format_duration(timeout)))?
+            .map(drop)
+            .map_err(|e| format!("connect {addr}: {e}")),
         Check::Exec(argv) => {
             let spec = CommandSpec {
                 argv: argv.clone(),

@@ -6,4 +6,4 @@
 pub mod check;
 pub mod monitor;
 
-pub use monitor::{monitor, ProbeEvent};
+pub use monitor::{ProbeEvent, monitor};

@@ -6,7 +6,7 @@
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::check::{run_check, ProbeContext};
+use super::check::{ProbeContext, run_check};
 use crate::config::Probe;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

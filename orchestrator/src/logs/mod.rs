@@ -17,5 +17,5 @@ pub mod relay;
 pub mod sink;
 
 pub use format::{LineFormat, Palette};
-pub use relay::{relay, LineWatch, RelayTarget};
+pub use relay::{LineWatch, RelayTarget, relay};
 pub use sink::{Chunk, LogSink, Stream};

@@ -14,7 +14,7 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::watch;
 
 use super::file::RotatingFile;
-use super::format::{timestamp, LineFormat};
+use super::format::{LineFormat, timestamp};
 use super::sink::{Chunk, LogSink, Stream};
 
 const READ_SIZE: usize = 256 * 1024;

@@ -154,7 +154,11 @@ fn write_loop(shared: &Shared, mut stdout: std::fs::File, mut stderr: std::fs::F
             if let Err(e) = out.write_all(&chunk.console) {
                 if !lost_output {
                     lost_output = true;
-                    let _ = writeln!(stderr, "ephitup | cannot write service output to {}: {e}; later lines go only to log files", chunk.stream.as_str());
+                    let _ = writeln!(
+                        stderr,
+                        "ephitup | cannot write service output to {}: {e}; later lines go only to log files",
+                        chunk.stream.as_str()
+                    );
                 }
             }
             if let Some((file, bytes)) = chunk.file {

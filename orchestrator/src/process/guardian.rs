@@ -14,9 +14,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::fd::OwnedFd;
 use std::sync::{Mutex, PoisonError};
 
-use nix::sys::signal::{signal, SigHandler, Signal};
 use nix::fcntl::OFlag;
-use nix::unistd::{fork, pipe2, ForkResult, Pid};
+use nix::sys::signal::{SigHandler, Signal, signal};
+use nix::unistd::{ForkResult, Pid, fork, pipe2};
 
 /// `ephitup`'s end of the pipe to the guardian.
 #[derive(Debug)]

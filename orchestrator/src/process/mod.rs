@@ -11,7 +11,7 @@ pub use exit::ExitStatus;
 pub use reaper::{ProcessTable, Spawned};
 pub use spawn::{CommandSpec, Output};
 
-use nix::sys::signal::{killpg, Signal};
+use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 /// Sends `signal` to every process of the group led by `pgid`. A group that is already gone

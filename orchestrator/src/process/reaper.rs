@@ -9,15 +9,15 @@ use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use nix::errno::Errno;
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::oneshot;
 
 use super::exit::ExitStatus;
 use super::guardian::Guardian;
-use super::spawn::CommandSpec;
 use super::signal_group;
+use super::spawn::CommandSpec;
 
 /// A running child: its pid (also its process group id), its exit, and its output pipes.
 #[derive(Debug)]

@@ -34,8 +34,10 @@ pub struct CommandSpec {
 
 impl CommandSpec {
     pub fn command(&self) -> std::io::Result<Command> {
-        let (program, args) =
-            self.argv.split_first().ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty command"))?;
+        let (program, args) = self
+            .argv
+            .split_first()
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty command"))?;
         let mut cmd = Command::new(program);
         cmd.args(args).current_dir(&self.cwd).stdin(Stdio::null());
         cmd.stdout(stdio(self.stdout)).stderr(stdio(self.stderr));
@@ -73,7 +75,7 @@ fn stdio(output: Output) -> Stdio {
 }
 
 fn child_setup(parent: nix::unistd::Pid, user: Option<(u32, u32)>) -> std::io::Result<()> {
-    use nix::unistd::{setgid, setgroups, setpgid, setuid, Gid, Pid, Uid};
+    use nix::unistd::{Gid, Pid, Uid, setgid, setgroups, setpgid, setuid};
     setpgid(Pid::from_raw(0), Pid::from_raw(0))?;
     #[cfg(target_os = "linux")]
     {

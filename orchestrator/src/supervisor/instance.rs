@@ -11,14 +11,14 @@ use nix::unistd::Pid;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use super::backoff::RestartBudget;
-use super::state::{gate, Gate, InstanceStatus, State};
 use super::Shared;
+use super::backoff::RestartBudget;
+use super::state::{Gate, InstanceStatus, State, gate};
 use crate::config::{Check, RestartPolicy, ServiceKind, ServiceSpec};
 use crate::health::check::ProbeContext;
-use crate::health::{monitor, ProbeEvent};
-use crate::logs::{relay, LineFormat, LineWatch, RelayTarget, Stream};
-use crate::process::{signal_group, CommandSpec, ExitStatus, Output};
+use crate::health::{ProbeEvent, monitor};
+use crate::logs::{LineFormat, LineWatch, RelayTarget, Stream, relay};
+use crate::process::{CommandSpec, ExitStatus, Output, signal_group};
 
 /// How long the last lines of an exited service may take to reach the log before its exit is
 /// reported.
@@ -38,9 +38,14 @@ pub struct Instance {
 
 /// How one run of the process ended.
 enum RunEnd {
-    Exited { status: ExitStatus, good_for: Duration },
+    Exited {
+        status: ExitStatus,
+        good_for: Duration,
+    },
     /// Restart asked for by a failing liveness probe.
-    Unalive { status: ExitStatus },
+    Unalive {
+        status: ExitStatus,
+    },
     /// Stopped on request.
     Stopped,
 }
@@ -52,7 +57,8 @@ impl Instance {
             Gate::Wait => return self.finish(State::Stopped, "stopped before it started".into()),
             Gate::Never(reason) => return self.finish(State::Blocked, format!("blocked: {reason}")),
         }
-        let mut budget = RestartBudget::new(self.spec.backoff.clone(), self.spec.max_restarts, self.spec.restart_window);
+        let mut budget =
+            RestartBudget::new(self.spec.backoff.clone(), self.spec.max_restarts, self.spec.restart_window);
         loop {
             if self.stopping() {
                 return self.finish(State::Stopped, "stopped".into());
@@ -87,7 +93,15 @@ impl Instance {
                 s.state = State::Backoff;
                 s.restarts += 1;
             });
-            self.event(State::Backoff, format!("exited ({status}), restarting in {}", fmt_duration(delay)));
+            tracing::info!(
+                service = %self.label,
+                state = State::Backoff.as_str(),
+                exit = %status,
+                delay_ms = delay.as_millis() as u64,
+                "{} exited ({status}), restarting in {}",
+                self.label,
+                fmt_duration(delay)
+            );
             let mut shutdown = self.shared.shutdown.subscribe();
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
@@ -160,7 +174,11 @@ impl Instance {
             Ok(s) => s,
             Err(e) => {
                 let status = ExitStatus::Code(127);
-                let e = if spec.cwd.is_dir() { e.to_string() } else { format!("working directory {} does not exist", spec.cwd.display()) };
+                let e = if spec.cwd.is_dir() {
+                    e.to_string()
+                } else {
+                    format!("working directory {} does not exist", spec.cwd.display())
+                };
                 self.set(|s| s.last_exit = Some(format!("cannot start: {e}")));
                 self.event(State::Failed, format!("cannot start `{}`: {e}", spec.command[0]));
                 return RunEnd::Exited { status, good_for: Duration::ZERO };
@@ -177,7 +195,9 @@ impl Instance {
         };
         let relays: Vec<_> = [(spawned.stdout, Stream::Stdout), (spawned.stderr, Stream::Stderr)]
             .into_iter()
-            .filter_map(|(fd, stream)| fd.map(|fd| tokio::spawn(relay(fd, self.relay_target(stream, line_watch.clone())))))
+            .filter_map(|(fd, stream)| {
+                fd.map(|fd| self.shared.relays.spawn(relay(fd, self.relay_target(stream, line_watch.clone()))))
+            })
             .collect();
 
         let (readiness_tx, mut readiness) = mpsc::channel(4);
@@ -219,11 +239,14 @@ impl Instance {
                 Ok(true) = async { log_ready.wait_for(|m| *m).await.map(|m| *m) }, if !ever_ready => {
                     self.on_readiness(ProbeEvent::Passing, &mut ready_since, &mut ever_ready, started_at);
                 }
-                Some(ProbeEvent::Failing(reason)) = liveness.recv() => {
-                    self.event(State::Stopping, format!("liveness probe failed: {reason}; restarting"));
-                    let deadline = Instant::now() + spec.stop_timeout;
-                    let status = self.stop_process(pid, &mut exit, deadline).await;
-                    break RunEnd::Unalive { status };
+                Some(event) = liveness.recv() => {
+                    // A passing liveness probe changes nothing; a failing one restarts.
+                    if let ProbeEvent::Failing(reason) = event {
+                        self.event(State::Stopping, format!("liveness probe failed: {reason}; restarting"));
+                        let deadline = Instant::now() + spec.stop_timeout;
+                        let status = self.stop_process(pid, &mut exit, deadline).await;
+                        break RunEnd::Unalive { status };
+                    }
                 }
                 Ok(deadline) = async { self.stop.wait_for(Option::is_some).await.map(|d| *d) } => {
                     let deadline = deadline.unwrap_or_else(Instant::now);
@@ -251,7 +274,13 @@ impl Instance {
         end
     }
 
-    fn on_readiness(&self, event: ProbeEvent, ready_since: &mut Option<Instant>, ever_ready: &mut bool, started_at: Instant) {
+    fn on_readiness(
+        &self,
+        event: ProbeEvent,
+        ready_since: &mut Option<Instant>,
+        ever_ready: &mut bool,
+        started_at: Instant,
+    ) {
         match event {
             ProbeEvent::Passing => {
                 *ready_since = Some(Instant::now());
@@ -326,7 +355,13 @@ impl Instance {
     }
 
     fn event(&self, state: State, message: String) {
-        let pid = self.shared.board.borrow().get(&self.spec.name).and_then(|v| v.get(self.replica as usize)).and_then(|s| s.pid);
+        let pid = self
+            .shared
+            .board
+            .borrow()
+            .get(&self.spec.name)
+            .and_then(|v| v.get(self.replica as usize))
+            .and_then(|s| s.pid);
         match state {
             State::Failed | State::Fatal | State::Blocked | State::Unhealthy => {
                 tracing::warn!(service = %self.label, state = state.as_str(), pid, "{} {message}", self.label)
@@ -356,11 +391,7 @@ async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
 }
 
 pub fn fmt_duration(d: Duration) -> String {
-    if d < Duration::from_secs(1) {
-        format!("{}ms", d.as_millis())
-    } else {
-        format!("{:.1}s", d.as_secs_f64())
-    }
+    if d < Duration::from_secs(1) { format!("{}ms", d.as_millis()) } else { format!("{:.1}s", d.as_secs_f64()) }
 }
 
 /// Per-service log files, by service name (replicas share one).

@@ -11,20 +11,21 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
+use tokio_util::task::TaskTracker;
 
 pub use instance::fmt_duration;
 use instance::{Instance, LogFiles};
 use state::{Board, InstanceStatus, State};
 
 use crate::config::{Config, Settings};
-use crate::health::check::{http_client, HttpClient};
+use crate::health::check::{HttpClient, http_client};
 use crate::logs::file::RotatingFile;
 use crate::logs::{LogSink, Palette};
-use crate::process::{signal_group, ProcessTable};
+use crate::process::{ProcessTable, signal_group};
 
 /// What every instance task shares.
 pub struct Shared {
@@ -40,7 +41,12 @@ pub struct Shared {
     pub log_files: LogFiles,
     /// Labels of critical instances that failed for good.
     pub critical_failures: mpsc::UnboundedSender<String>,
+    /// The log relays, waited for before exiting so no line is lost.
+    pub relays: TaskTracker,
 }
+
+/// How long, after the last service stopped, its remaining output may take to be written.
+const RELAY_DRAIN: Duration = Duration::from_secs(10);
 
 /// Exit code when a critical service failed for good.
 pub const EXIT_CRITICAL: i32 = 1;
@@ -49,7 +55,12 @@ pub const EXIT_FAILED: i32 = 1;
 
 /// Runs the set until a signal, a critical failure, or until nothing is left to run.
 /// Returns `ephitup`'s exit code.
-pub async fn run(config: Config, processes: Arc<ProcessTable>, sink: Arc<LogSink>, palette: Palette) -> anyhow::Result<i32> {
+pub async fn run(
+    config: Config,
+    processes: Arc<ProcessTable>,
+    sink: Arc<LogSink>,
+    palette: Palette,
+) -> anyhow::Result<i32> {
     let labels = labels(&config);
     let label_width = labels.iter().map(|(_, l)| l.len()).chain(["ephitup".len()]).max().unwrap_or(7);
     let board: Board = config
@@ -81,6 +92,7 @@ pub async fn run(config: Config, processes: Arc<ProcessTable>, sink: Arc<LogSink
         label_width,
         log_files,
         critical_failures: critical_tx,
+        relays: TaskTracker::new(),
     });
 
     let mut stops: HashMap<String, watch::Sender<Option<Instant>>> = HashMap::new();
@@ -91,8 +103,14 @@ pub async fn run(config: Config, processes: Arc<ProcessTable>, sink: Arc<LogSink
         stops.insert(spec.name.clone(), stop_tx);
         for replica in 0..spec.replicas {
             let label = if spec.replicas > 1 { format!("{}.{replica}", spec.name) } else { spec.name.clone() };
-            let instance =
-                Instance { spec: Arc::clone(&spec), replica, label, index, shared: Arc::clone(&shared), stop: stop_rx.clone() };
+            let instance = Instance {
+                spec: Arc::clone(&spec),
+                replica,
+                label,
+                index,
+                shared: Arc::clone(&shared),
+                stop: stop_rx.clone(),
+            };
             tasks.spawn(instance.run());
         }
     }
@@ -128,6 +146,14 @@ pub async fn run(config: Config, processes: Arc<ProcessTable>, sink: Arc<LogSink
     };
 
     shutdown_set(&config, &shared, &stops, &mut tasks, &mut sigterm, &mut sigint).await;
+    // Every process is gone, so every pipe reaches its end: relay what is left in them.
+    shared.relays.close();
+    if tokio::time::timeout(RELAY_DRAIN, shared.relays.wait()).await.is_err() {
+        tracing::warn!(
+            "output still unread after {}s: the reader of ephitup's output is not keeping up; the rest is lost",
+            RELAY_DRAIN.as_secs()
+        );
+    }
     Ok(code)
 }
 
@@ -137,9 +163,8 @@ fn labels(config: &Config) -> Vec<(String, String)> {
         .services
         .iter()
         .flat_map(|s| {
-            (0..s.replicas).map(move |r| {
-                (s.name.clone(), if s.replicas > 1 { format!("{}.{r}", s.name) } else { s.name.clone() })
-            })
+            (0..s.replicas)
+                .map(move |r| (s.name.clone(), if s.replicas > 1 { format!("{}.{r}", s.name) } else { s.name.clone() }))
         })
         .collect()
 }
@@ -184,9 +209,7 @@ async fn shutdown_set(
         });
     }
 
-    let all_done = async {
-        while tasks.join_next().await.is_some() {}
-    };
+    let all_done = async { while tasks.join_next().await.is_some() {} };
     let forced = tokio::select! {
         _ = all_done => false,
         _ = tokio::time::sleep_until(deadline + Duration::from_secs(1)) => {
@@ -201,7 +224,8 @@ async fn shutdown_set(
         for pid in shared.processes.pids() {
             let _ = signal_group(pid, Signal::SIGKILL);
         }
-        let _ = tokio::time::timeout(Duration::from_secs(2), async { while tasks.join_next().await.is_some() {} }).await;
+        let _ =
+            tokio::time::timeout(Duration::from_secs(2), async { while tasks.join_next().await.is_some() {} }).await;
     }
     let left = shared.board.borrow().values().flatten().filter(|i| i.state == State::Stopping).count();
     if left > 0 {

@@ -1,0 +1,71 @@
+//! The binary refuses a broken configuration before starting anything, and `check` prints the
+//! startup plan. (Each class of error is covered by the config module's unit tests.)
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod support;
+
+use std::process::Command;
+
+use support::*;
+
+#[test]
+fn broken_config_starts_nothing_and_names_file_line_and_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("ephitup.toml");
+    std::fs::write(
+        &config,
+        "[services.marker]\ncommand = [\"touch\", \"started\"]\n\n[services.api]\ncommand = [\"sleep\", \"1\"]\ndepends_on = { db = \"healthy\" }\n",
+    )
+    .expect("write");
+    let out = Command::new(ephitup()).args(["up", "-f"]).arg(&config).current_dir(dir.path()).output().expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:6:14: `services.api.depends_on.db`: unknown service `db`", config.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was started"), "{stderr}");
+    assert!(!dir.path().join("started").exists(), "a service ran despite the broken config");
+}
+
+#[test]
+fn check_prints_the_startup_waves() {
+    let (code, stdout, stderr) = check(
+        r#"
+[services.proxy]
+command = ["proxy"]
+depends_on = { api = "healthy" }
+
+[services.db]
+command = ["db"]
+health = { http = "http://127.0.0.1:8000/ready" }
+
+[services.migrate]
+kind = "oneshot"
+command = ["api", "migrate"]
+depends_on = { db = "healthy" }
+
+[services.api]
+command = ["api", "serve"]
+depends_on = { migrate = "completed" }
+health = { http = "http://127.0.0.1:5055/api/health" }
+
+[services.worker]
+command = ["worker"]
+depends_on = { migrate = "completed" }
+"#,
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let waves: Vec<&str> = stdout.lines().filter(|l| l.starts_with("wave") || l.starts_with("  ")).collect();
+    let names: Vec<String> = waves.iter().map(|l| l.split_whitespace().next().unwrap_or("").to_string()).collect();
+    assert_eq!(names, ["wave", "db", "wave", "migrate", "wave", "api", "worker", "wave", "proxy"], "{stdout}");
+    assert!(stdout.contains("after db healthy"), "{stdout}");
+}
+
+#[test]
+fn check_refuses_what_up_refuses() {
+    let (code, _, stderr) = check("[services.a]\ncommand = [\"x\"]\nrestart = \"sometimes\"\n");
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains(":3:11: `services.a.restart`: unknown value `sometimes`"), "{stderr}");
+}

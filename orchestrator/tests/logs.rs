@@ -59,18 +59,6 @@ command = ["sh", "-c", "echo oops >&2; exec sleep 1000"]
 }
 
 #[test]
-fn children_find_sibling_binaries_first_on_path() {
-    let set = Set::up(
-        r#"
-[services.which]
-command = ["sh", "-c", "command -v ephitup; exec sleep 1000"]
-"#,
-    );
-    let line = set.wait_line("which", "ephitup");
-    assert_eq!(message(&line), ephitup());
-}
-
-#[test]
 fn per_service_log_files_receive_the_plain_lines() {
     let set = Set::up(
         r#"

@@ -122,7 +122,15 @@ pub async fn run(
     let mut sigusr2 = signal(SignalKind::user_defined2())?;
     let mut board_rx = shared.board.subscribe();
 
+    if config.services.is_empty() {
+        tracing::info!("no services declared; nothing to run");
+    }
     let code = loop {
+        if board_rx.borrow_and_update().values().flatten().all(|i| i.state.is_final()) {
+            let failed = board_rx.borrow().values().flatten().any(|i| i.state.is_failure());
+            tracing::info!("every service has ended; exiting");
+            break if failed { EXIT_FAILED } else { 0 };
+        }
         tokio::select! {
             _ = sigterm.recv() => { tracing::info!("SIGTERM: stopping all services"); break 0 }
             _ = sigint.recv() => { tracing::info!("SIGINT: stopping all services"); break 0 }
@@ -133,15 +141,7 @@ pub async fn run(
                 tracing::error!(service = %label, "critical service {label} failed: stopping all services");
                 break EXIT_CRITICAL;
             }
-            changed = board_rx.changed() => {
-                if changed.is_err() { break 0 }
-                let b = board_rx.borrow_and_update();
-                if b.values().flatten().all(|i| i.state.is_final()) {
-                    let failed = b.values().flatten().any(|i| i.state.is_failure());
-                    tracing::info!("every service has ended; exiting");
-                    break if failed { EXIT_FAILED } else { 0 };
-                }
-            }
+            changed = board_rx.changed() => if changed.is_err() { break 0 },
         }
     };
 

@@ -1,0 +1,614 @@
+#!/usr/bin/env bash
+# ephitup vs supervisord, side by side, in one run.
+#
+# Usage (from the repository root):   bash scripts/bench/orchestrator.sh
+#
+# What it measures, for both supervisors running the same process set, with the
+# supervisor's stdout going to a pipe (a FIFO read by a consumer, as under Docker) and
+# supervisord configured the Docker way (nodaemon=true, stdout_logfile=/dev/stdout,
+# stdout_logfile_maxbytes=0, redirect_stderr=true):
+#
+#   1. Idle RSS: VmRSS of the supervisor process with 4 idle services (`sleep 100000`),
+#      read once the 4 service children exist and run `sleep`, after IDLE_SETTLE s of
+#      idle. For ephitup, its "ephitup-guard" helper is reported separately, and main+guard.
+#   2. Log relay: one service prints LINES lines (`seq 1 LINES`), next to one idle service.
+#      The producer is gated (`sh -c 'read go < FIFO; exec seq ...'`) so that the
+#      supervisor's CPU time (utime+stime, /proc/PID/stat) is read just before the gate
+#      opens and again right after the producer has exited and the consumer has received
+#      the last line: the difference is the cost of relaying, start-up excluded. The
+#      consumer (python3, the pipe reader) checks that 1..LINES each arrive exactly once,
+#      in order, and counts lines lost, lines split/interleaved (neither a valid expected
+#      line nor a whole supervisor log line), duplicates and out-of-order lines. Wall time
+#      is from the first to the last valid line at the consumer.
+#   3. kill -9 -> respawn latency: one `sleep 100000` service, KILLS times: SIGKILL the
+#      service, poll every 1 ms until a new child of the supervisor appears, record the
+#      latency; wait until the new child runs `sleep`, settle, repeat. Median and max.
+#      ephitup runs twice: default backoff, and backoff.initial = "10ms".
+#      (ephitup's max_restarts is raised so that KILLS restarts in a minute are not fatal;
+#      supervisord: autorestart=true, startsecs=0, which has no restart limit.)
+#
+# Targets: RSS <= 1/8 of supervisord's; relay lines/CPU-s >= supervisord's with zero lost
+# or split lines; respawn <= 1/10 of supervisord's latency.
+#
+# Knobs (environment): BENCH_LINES (5000000), BENCH_KILLS (10), BENCH_IDLE_SETTLE (2 s),
+# BENCH_RESPAWN_SETTLE (0.3 s), BENCH_KEEP=1 keeps the temp dir (configs, outputs, results).
+# Needs: cargo, python3 (with venv). supervisord is installed into
+# $HOME/.cache/ephitup/bench-venv on first use. Only processes started by this script (and
+# the services their supervisors started) are ever signalled.
+
+set -euo pipefail
+
+LINES=${BENCH_LINES:-5000000}
+KILLS=${BENCH_KILLS:-10}
+IDLE_SETTLE=${BENCH_IDLE_SETTLE:-2}
+RESPAWN_SETTLE=${BENCH_RESPAWN_SETTLE:-0.3}
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/ephitup/target}
+EPHITUP=$CARGO_TARGET_DIR/release/ephitup
+VENV=$HOME/.cache/ephitup/bench-venv
+SUPERVISORD=$VENV/bin/supervisord
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ephitup-bench.XXXXXX")
+PY=$WORK/bench.py
+RESULTS=$WORK/results.jsonl
+PIDS=() # every background process this script started and has not reaped yet
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+
+# --- process bookkeeping -------------------------------------------------------------------
+
+# True if $1 is still a (non-zombie) child of this shell: guards against pid reuse.
+is_our_child() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }            # fields after "(comm) "
+    set -- $stat                 # $1 = state, $2 = ppid
+    [[ $1 != Z && $2 == "$$" ]]
+}
+
+forget_pid() {
+    local keep=() p
+    for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+    PIDS=("${keep[@]+"${keep[@]}"}")
+}
+
+# stop_pid PID [TIMEOUT_S]: SIGTERM, wait up to TIMEOUT_S, then SIGKILL. Also SIGKILLs any
+# service the process had started that outlived it (recorded as pid+start time, so an
+# unrelated process that reused a pid is never touched). Prints the exit status.
+stop_pid() {
+    local pid=$1 timeout=${2:-15} kids i rc=0
+    kids=$(python3 "$PY" descendants "$pid" 2>/dev/null || true)
+    if is_our_child "$pid"; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for ((i = 0; i < timeout * 20; i++)); do
+            is_our_child "$pid" || break
+            sleep 0.05
+        done
+        if is_our_child "$pid"; then
+            log "pid $pid did not stop within ${timeout}s: SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    fi
+    wait "$pid" 2>/dev/null || rc=$?
+    [[ -n $kids ]] && python3 "$PY" kill-leftovers $kids 2>/dev/null || true
+    forget_pid "$pid"
+    echo "$rc"
+}
+
+cleanup() {
+    local p
+    trap - EXIT INT TERM
+    for p in "${PIDS[@]+"${PIDS[@]}"}"; do
+        stop_pid "$p" 5 >/dev/null 2>&1 || true
+    done
+    if [[ ${BENCH_KEEP:-0} == 1 ]]; then
+        log "kept $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- helpers in python (proc reading, consumer, timing loops, report) ----------------------
+
+cat >"$PY" <<'PYEOF'
+import json, os, re, signal, statistics, sys, time
+
+CLK = os.sysconf("SC_CLK_TCK")
+
+def read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+def stat_fields(pid):
+    """Fields of /proc/PID/stat after the comm: [state, ppid, ...] (None if gone)."""
+    s = read(f"/proc/{pid}/stat")
+    return None if s is None else s[s.rindex(b")") + 2:].split()
+
+def comm(pid):
+    c = read(f"/proc/{pid}/comm")
+    return None if c is None else c.decode().strip()
+
+def alive(pid):
+    f = stat_fields(pid)
+    return f is not None and f[0] != b"Z"
+
+def cpu_seconds(pid):
+    f = stat_fields(pid)  # utime, stime are fields 14, 15 of the whole line: 12, 13 here
+    return (int(f[11]) + int(f[12])) / CLK
+
+def vmrss_kib(pid):
+    for line in (read(f"/proc/{pid}/status") or b"").splitlines():
+        if line.startswith(b"VmRSS:"):
+            return int(line.split()[1])
+    return None
+
+def children(pid):
+    """Direct children of pid (all its threads)."""
+    kids = set()
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return kids
+    for t in tasks:
+        c = read(f"/proc/{pid}/task/{t}/children")
+        if c is None:  # kernel without CONFIG_PROC_CHILDREN: scan for the ppid
+            return {int(p) for p in os.listdir("/proc") if p.isdigit()
+                    and (f := stat_fields(p)) is not None and int(f[1]) == pid}
+        kids.update(int(x) for x in c.split())
+    return kids
+
+def guards(sup):
+    return {c for c in children(sup) if comm(c) == "ephitup-guard"}
+
+def services(sup, exclude=()):
+    return {c for c in children(sup) if c not in exclude and comm(c) not in (None, "ephitup-guard")}
+
+def wait_for(cond, timeout, what, step=0.01):
+    end = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > end:
+            sys.exit(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(step)
+
+def wait_services(sup, n, comm_is=None, timeout=30):
+    def ready():
+        s = services(sup)
+        if len(s) >= n and (comm_is is None or all(comm(p) == comm_is for p in s)):
+            return s
+        if not alive(sup):
+            sys.exit(f"supervisor {sup} exited")
+    return wait_for(ready, timeout, f"{n} service children of {sup}")
+
+def emit(result):
+    print(json.dumps(result), flush=True)
+
+# --- commands ---
+
+def cmd_descendants(sup):
+    """pid:starttime of the supervisor's children and their children (for clean-up)."""
+    out, todo = [], [int(sup)]
+    while todo:
+        for c in children(todo.pop()):
+            f = stat_fields(c)
+            if f is not None:
+                out.append(f"{c}:{f[19].decode()}")
+                todo.append(c)
+    print(" ".join(out))
+
+def cmd_kill_leftovers(*items):
+    for item in items:
+        pid, start = item.split(":")
+        f = stat_fields(pid)
+        if f is not None and f[0] != b"Z" and f[19].decode() == start:
+            os.kill(int(pid), signal.SIGKILL)
+
+def cmd_idle(name, sup, n, settle):
+    sup, n = int(sup), int(n)
+    wait_services(sup, n, comm_is="sleep")
+    time.sleep(float(settle))
+    if len(services(sup)) < n:
+        sys.exit("a service died while idle")
+    g = sorted(guards(sup))
+    emit({"kind": "idle", "sup": name, "rss": vmrss_kib(sup),
+          "guard_rss": vmrss_kib(g[0]) if g else None, "services": n})
+
+def cmd_relay(name, sup, gate, donefile, consumer, lines):
+    sup, consumer, lines = int(sup), int(consumer), int(lines)
+    # The producer is the service still in `sh`, blocked on the gate; the other runs `sleep`.
+    svc = wait_services(sup, 2)
+    producer = wait_for(lambda: [p for p in services(sup) if comm(p) == "sh"], 30, "the gated producer")[0]
+    wait_for(lambda: all(comm(p) in ("sh", "sleep") for p in services(sup)), 30, "services to exec")
+    time.sleep(1.0)
+    cpu0, t0 = cpu_seconds(sup), time.monotonic()
+    with open(gate, "w") as g:  # opening unblocks the producer's `read go < gate`
+        g.write("go\n")
+    wait_for(lambda: not alive(producer), 600, "the producer to finish", step=0.005)
+    t_prod = time.monotonic()
+    # Everything received: the consumer saw the last line. If lines were lost it never
+    # will: then wait until it has read nothing new for 2 s.
+    last, still_since = None, time.monotonic()
+    while not os.path.exists(donefile):
+        io = read(f"/proc/{consumer}/io") or b""
+        rchar = next((l for l in io.splitlines() if l.startswith(b"rchar")), None)
+        if rchar != last:
+            last, still_since = rchar, time.monotonic()
+        elif time.monotonic() - still_since > 2.0:
+            break
+        if time.monotonic() - t_prod > 600:
+            sys.exit("consumer never caught up")
+        time.sleep(0.005)
+    cpu1 = cpu_seconds(sup)
+    emit({"kind": "relay", "sup": name, "cpu": cpu1 - cpu0, "cpu_total": cpu1,
+          "gate_to_producer_exit": t_prod - t0, "all_received": os.path.exists(donefile)})
+
+def cmd_respawn(name, sup, kills, settle):
+    sup, kills, settle = int(sup), int(kills), float(settle)
+    svc = wait_services(sup, 1, comm_is="sleep")
+    pid = next(iter(svc))
+    exclude = guards(sup)
+    lat = []
+    for i in range(kills):
+        old = pid
+        t0 = time.perf_counter()
+        os.kill(old, signal.SIGKILL)
+        while True:  # tight loop: a new child of the supervisor (the zombie `old` does not count)
+            new = services(sup, exclude | {old})
+            if new:
+                t1 = time.perf_counter()
+                break
+            if time.perf_counter() - t0 > 120:
+                sys.exit(f"{name}: no respawn within 120 s after kill #{i + 1}")
+            time.sleep(0.001)
+        lat.append(t1 - t0)
+        pid = next(iter(new))
+        wait_for(lambda: comm(pid) == "sleep", 30, "the respawned service to exec `sleep`", step=0.001)
+        time.sleep(settle)
+        if not alive(pid):
+            sys.exit(f"{name}: respawned service {pid} died")
+    emit({"kind": "respawn", "sup": name, "latencies": lat})
+
+def cmd_consume(mode, lines, donefile, resultfile):
+    """The pipe reader: checks that 1..lines each arrive once, in order.
+
+    mode "ephitup": service lines are "b <pad>| N", ephitup's own "ephitup <pad>| ...".
+    mode "supervisord": service lines are raw "N"; its own lines are "YYYY-mm-dd HH:MM:SS,mmm LEVEL ...".
+    mode "raw": only "N" lines (the consumer alone, as a capacity baseline).
+    Fast path: a block of whole lines that is exactly the next run of numbers is checked with
+    C-level bytes operations; anything else goes line by line."""
+    lines = int(lines)
+    fd = sys.stdin.buffer.fileno()
+    seen = bytearray(lines + 2)
+    hi = 1  # one past the highest number seen
+    st = {"valid": 0, "invalid": 0, "dup": 0, "out_of_order": 0, "sup_log": 0, "other_service": 0}
+    invalid_samples = []
+    t_first = t_last = None
+    done = False
+    svc_line = re.compile(rb"^([^ |]+) *\| (.*)$", re.S)
+    sup_log = re.compile(rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ ")
+    prefix = b"" if mode != "ephitup" else None  # learnt from the first "b ... | " line
+    DIGITS = b"0123456789\n"
+
+    def number(body):
+        nonlocal hi
+        if not body or body.translate(None, b"0123456789") or not (1 <= (n := int(body)) <= lines):
+            return False
+        if seen[n]:
+            st["dup"] += 1
+        else:
+            seen[n] = 1
+            st["valid"] += 1
+            if n < hi:
+                st["out_of_order"] += 1
+        hi = max(hi, n + 1)
+        return True
+
+    def bad(line):
+        st["invalid"] += 1
+        if len(invalid_samples) < 10:
+            invalid_samples.append(line[:120].decode(errors="replace"))
+
+    def slow(line):
+        nonlocal prefix
+        if mode == "ephitup":
+            m = svc_line.match(line)
+            if m is None:
+                return bad(line)
+            if m.group(1) == b"b":
+                if prefix is None:
+                    prefix = line[: len(line) - len(m.group(2))]
+                if not number(m.group(2)):
+                    bad(line)
+            elif m.group(1) == b"ephitup":
+                st["sup_log"] += 1
+            else:
+                st["other_service"] += 1
+        else:
+            if number(line):
+                return
+            if mode == "supervisord" and sup_log.match(line):
+                st["sup_log"] += 1
+            else:
+                bad(line)
+
+    def block(blk):
+        """blk: whole lines, each ending in a newline."""
+        nonlocal hi
+        k = blk.count(b"\n")
+        if prefix is not None:
+            body = blk
+            if prefix:
+                if not (blk.startswith(prefix) and blk.count(prefix) == k and blk.count(b"\n" + prefix) == k - 1):
+                    body = None
+                else:
+                    body = blk.replace(prefix, b"")
+            if body is not None and not body.translate(None, DIGITS) and b"\n\n" not in body and body[0:1] != b"\n":
+                vals = list(map(int, body.split(b"\n")[:-1]))
+                if vals[0] == hi and vals == list(range(hi, hi + k)) and hi + k - 1 <= lines:
+                    seen[hi:hi + k] = b"\x01" * k
+                    hi += k
+                    st["valid"] += k
+                    return
+        for line in blk.split(b"\n")[:-1]:
+            slow(line)
+
+    pending = b""
+    while True:
+        data = os.read(fd, 1 << 20)
+        if not data:
+            break
+        buf = pending + data
+        cut = buf.rfind(b"\n") + 1
+        pending = buf[cut:]
+        if cut:
+            before = st["valid"]
+            block(buf[:cut])
+            if st["valid"] != before:
+                t_last = time.monotonic()
+                if t_first is None:
+                    t_first = t_last
+        if not done and hi > lines:
+            done = True
+            with open(donefile, "w") as f:
+                f.write(str(time.time()))
+    if pending:
+        slow(pending)
+    ru = os.times()
+    st.update({"kind": "consumer", "lost": lines - seen.count(1), "wall": (t_last - t_first) if t_first else None,
+               "consumer_cpu": ru.user + ru.system, "invalid_samples": invalid_samples})
+    with open(resultfile, "w") as f:
+        json.dump(st, f)
+
+def cmd_report(results, lines, kills):
+    lines, kills = int(lines), int(kills)
+    R = [json.loads(l) for l in open(results) if l.strip()]
+    def get(kind, sup):
+        return next((r for r in R if r["kind"] == kind and r["sup"] == sup), None)
+    rows = []
+    def fmt(v, spec):
+        return "n/a" if v is None else format(v, spec)
+    def row(label, e, s, spec, target=None, ok=None):
+        ratio = None if e is None or s in (None, 0) else e / s
+        rows.append((label, fmt(e, spec), fmt(s, spec), fmt(ratio, ".3f"), target or "",
+                     "" if ok is None else ("MET" if ok else "MISSED")))
+
+    ie, isv = get("idle", "ephitup"), get("idle", "supervisord")
+    if ie and isv:
+        both = ie["rss"] + (ie["guard_rss"] or 0)
+        row("idle RSS, supervisor process (KiB)", ie["rss"], isv["rss"], "d", "ratio <= 0.125", ie["rss"] * 8 <= isv["rss"])
+        row("idle RSS, ephitup-guard (KiB)", ie["guard_rss"], None, "d")
+        row("idle RSS, main + guard (KiB)", both, isv["rss"], "d", "ratio <= 0.125", both * 8 <= isv["rss"])
+    re_, rs = get("relay", "ephitup"), get("relay", "supervisord")
+    if re_ and rs:
+        ce, cs = re_["consumer"], rs["consumer"]
+        lpe = lines / re_["cpu"] if re_["cpu"] > 0 else None
+        lps = lines / rs["cpu"] if rs["cpu"] > 0 else None
+        row(f"relay {lines} lines: supervisor CPU s", re_["cpu"], rs["cpu"], ".2f")
+        row("relay: lines per supervisor CPU-s", lpe, lps, ",.0f", "ratio >= 1",
+            None if lpe is None or lps is None else lpe >= lps)
+        row("relay: wall s (first..last line)", ce["wall"], cs["wall"], ".2f")
+        row("relay: lines lost", ce["lost"], cs["lost"], "d", "0", ce["lost"] == 0)
+        split_e = ce["invalid"] + ce["dup"] + ce["out_of_order"]
+        split_s = cs["invalid"] + cs["dup"] + cs["out_of_order"]
+        row("relay: lines split/interleaved", split_e, split_s, "d", "0", split_e == 0)
+        row("relay: consumer CPU s (for scale)", ce["consumer_cpu"], cs["consumer_cpu"], ".2f")
+    sv = get("respawn", "supervisord")
+    for label in ("ephitup", "ephitup-10ms"):
+        r = get("respawn", label)
+        if r and sv:
+            what = "default backoff" if label == "ephitup" else "backoff 10ms"
+            me, ms = statistics.median(r["latencies"]) * 1e3, statistics.median(sv["latencies"]) * 1e3
+            row(f"respawn median ms ({what})", me, ms, ".1f", "ratio <= 0.1", me * 10 <= ms)
+            xe, xs = max(r["latencies"]) * 1e3, max(sv["latencies"]) * 1e3
+            row(f"respawn max ms ({what})", xe, xs, ".1f", "ratio <= 0.1", xe * 10 <= xs)
+
+    head = ("figure", "ephitup", "supervisord", "ratio e/s", "target", "")
+    w = [max(len(str(x[i])) for x in rows + [head]) for i in range(6)]
+    line = lambda r: "  ".join([r[0].ljust(w[0])] + [str(c).rjust(w[i + 1]) for i, c in enumerate(r[1:5])] + [r[5]])
+    print(line(head))
+    print("-" * (sum(w) + 12))
+    for r in rows:
+        print(line(r))
+    print()
+    for r in R:
+        if r["kind"] == "respawn":
+            print(f"respawn latencies, {r['sup']:<12} (ms, in kill order): " +
+                  " ".join(f"{x * 1e3:.1f}" for x in r["latencies"]))
+    for r in R:
+        if r["kind"] == "relay":
+            c = r["consumer"]
+            print(f"relay detail, {r['sup']:<11}: valid={c['valid']} lost={c['lost']} invalid={c['invalid']} "
+                  f"dup={c['dup']} out_of_order={c['out_of_order']} supervisor_log_lines={c['sup_log']} "
+                  f"cpu_total_incl_startup={r['cpu_total']:.2f}s gate->producer_exit={r['gate_to_producer_exit']:.2f}s"
+                  + ("" if r["all_received"] else "  (last line never arrived)"))
+            for s in c["invalid_samples"]:
+                print(f"    invalid line: {s!r}")
+        if r["kind"] == "baseline":
+            print(f"consumer alone (seq | consumer): wall {r['wall']:.2f}s, consumer CPU {r['consumer_cpu']:.2f}s, "
+                  f"lost={r['lost']} invalid={r['invalid']}")
+        if r["kind"] == "exit":
+            print(f"exit status after SIGTERM, {r['sup']:<12}: {r['rc']}" + ("" if r["rc"] == 0 else "  (expected 0)"))
+
+if __name__ == "__main__":
+    globals()["cmd_" + sys.argv[1].replace("-", "_")](*sys.argv[2:])
+PYEOF
+
+# --- set-up: build ephitup, install supervisord ---------------------------------------------
+
+log "building ephitup (release) into $CARGO_TARGET_DIR"
+(cd "$REPO" && cargo build --release -p ephitup) >&2
+
+if [[ ! -x $SUPERVISORD ]]; then
+    log "installing supervisor into $VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q supervisor
+fi
+log "supervisord $("$SUPERVISORD" --version)"
+
+# --- configurations -------------------------------------------------------------------------
+
+# ephitup_conf FILE [service-toml...]: settings + the given service tables.
+ephitup_conf() {
+    local file=$1
+    shift
+    {
+        printf '[settings]\nlog_format = "pretty"\nlog_color = "never"\nshutdown_timeout = "10s"\n'
+        printf '%s\n' "$@"
+    } >"$file"
+}
+
+# supervisord_conf FILE [program-ini...]: Docker-style [supervisord] + the given programs.
+supervisord_conf() {
+    local file=$1
+    shift
+    {
+        printf '[supervisord]\nnodaemon=true\nlogfile=/dev/null\nlogfile_maxbytes=0\n'
+        printf 'pidfile=%s\n' "$file.pid"
+        printf '%s\n' "$@"
+    } >"$file"
+}
+PROG_LOG=$'stdout_logfile=/dev/stdout\nstdout_logfile_maxbytes=0\nredirect_stderr=true'
+
+# start SUPERVISOR CONFIG NAME [consumer args...]: starts a consumer on a FIFO, then the
+# supervisor with its stdout on that FIFO. Sets SUP_PID and CONSUMER_PID.
+start() {
+    local which=$1 conf=$2 name=$3
+    shift 3
+    mkfifo "$WORK/$name.fifo"
+    if [[ $# -gt 0 ]]; then
+        python3 "$PY" consume "$@" <"$WORK/$name.fifo" &
+    else
+        cat <"$WORK/$name.fifo" >"$WORK/$name.out" &
+    fi
+    CONSUMER_PID=$!
+    PIDS+=("$CONSUMER_PID")
+    case $which in
+    ephitup) "$EPHITUP" up -f "$conf" >"$WORK/$name.fifo" 2>"$WORK/$name.err" & ;;
+    supervisord) "$SUPERVISORD" -c "$conf" >"$WORK/$name.fifo" 2>"$WORK/$name.err" & ;;
+    esac
+    SUP_PID=$!
+    PIDS+=("$SUP_PID")
+}
+
+# finish NAME: stops the supervisor, records its exit status, lets the consumer drain.
+finish() {
+    local name=$1 rc
+    rc=$(stop_pid "$SUP_PID")
+    printf '{"kind": "exit", "sup": "%s", "rc": %s}\n' "$name" "$rc" >>"$WORK/exits.jsonl"
+    local i
+    for ((i = 0; i < 600; i++)); do is_our_child "$CONSUMER_PID" || break; sleep 0.05; done
+    stop_pid "$CONSUMER_PID" >/dev/null
+}
+
+# --- 1. idle RSS ------------------------------------------------------------------------------
+
+idle() {
+    local which=$1 conf=$WORK/idle-$which
+    if [[ $which == ephitup ]]; then
+        conf+=.toml
+        ephitup_conf "$conf" '[services.a1]' 'command = ["sleep", "100000"]' '[services.a2]' 'command = ["sleep", "100000"]' \
+            '[services.a3]' 'command = ["sleep", "100000"]' '[services.a4]' 'command = ["sleep", "100000"]'
+    else
+        conf+=.conf
+        supervisord_conf "$conf" "[program:a1]" "command=sleep 100000" "$PROG_LOG" "[program:a2]" "command=sleep 100000" "$PROG_LOG" \
+            "[program:a3]" "command=sleep 100000" "$PROG_LOG" "[program:a4]" "command=sleep 100000" "$PROG_LOG"
+    fi
+    log "idle RSS: $which"
+    start "$which" "$conf" "idle-$which"
+    python3 "$PY" idle "$which" "$SUP_PID" 4 "$IDLE_SETTLE" >>"$RESULTS"
+    finish "$which"
+}
+
+# --- 2. relay -----------------------------------------------------------------------------------
+
+relay() {
+    local which=$1 conf=$WORK/relay-$which gate=$WORK/relay-$which.gate
+    local producer="read go < '$gate'; exec seq 1 $LINES"
+    mkfifo "$gate"
+    if [[ $which == ephitup ]]; then
+        conf+=.toml
+        ephitup_conf "$conf" '[services.a]' 'command = ["sleep", "100000"]' \
+            '[services.b]' "command = [\"sh\", \"-c\", \"$producer\"]" 'restart = "never"'
+    else
+        conf+=.conf
+        supervisord_conf "$conf" "[program:a]" "command=sleep 100000" "$PROG_LOG" \
+            "[program:b]" "command=sh -c \"$producer\"" "autorestart=false" "startsecs=0" "$PROG_LOG"
+    fi
+    log "relay of $LINES lines: $which"
+    start "$which" "$conf" "relay-$which" "$which" "$LINES" "$WORK/relay-$which.done" "$WORK/relay-$which.consumer"
+    python3 "$PY" relay "$which" "$SUP_PID" "$gate" "$WORK/relay-$which.done" "$CONSUMER_PID" "$LINES" >"$WORK/relay-$which.json"
+    finish "$which"
+    # Merge the supervisor-side figures with the consumer's verdict.
+    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); r["consumer"]=json.load(open(sys.argv[2])); print(json.dumps(r))' \
+        "$WORK/relay-$which.json" "$WORK/relay-$which.consumer" >>"$RESULTS"
+}
+
+relay_baseline() {
+    log "consumer capacity baseline: seq 1 $LINES | consumer"
+    seq 1 "$LINES" | python3 "$PY" consume raw "$LINES" "$WORK/baseline.done" "$WORK/baseline.consumer"
+    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); r.update(kind="baseline", sup="-"); print(json.dumps(r))' \
+        "$WORK/baseline.consumer" >>"$RESULTS"
+}
+
+# --- 3. respawn -----------------------------------------------------------------------------------
+
+respawn() {
+    local which=$1 label=$2 backoff=$3 conf=$WORK/respawn-$2
+    if [[ $which == ephitup ]]; then
+        conf+=.toml
+        ephitup_conf "$conf" '[services.a]' 'command = ["sleep", "100000"]' 'restart = "always"' \
+            "max_restarts = $((KILLS + 100))" $backoff
+    else
+        conf+=.conf
+        supervisord_conf "$conf" "[program:a]" "command=sleep 100000" "autorestart=true" "startsecs=0" "$PROG_LOG"
+    fi
+    log "kill -9 -> respawn, $KILLS times: $label"
+    start "$which" "$conf" "respawn-$label"
+    python3 "$PY" respawn "$label" "$SUP_PID" "$KILLS" "$RESPAWN_SETTLE" >>"$RESULTS"
+    finish "$label"
+}
+
+# --- run -----------------------------------------------------------------------------------------
+
+idle ephitup
+idle supervisord
+relay_baseline
+relay ephitup
+relay supervisord
+respawn ephitup ephitup ""
+respawn ephitup ephitup-10ms 'backoff = { initial = "10ms" }'
+respawn supervisord supervisord ""
+
+cat "$WORK/exits.jsonl" >>"$RESULTS"
+echo
+echo "ephitup vs supervisord ($(nproc) CPUs, load before run: see above; lines=$LINES, kills=$KILLS)"
+python3 "$PY" report "$RESULTS" "$LINES" "$KILLS"

@@ -75,7 +75,8 @@ forget_pid() {
 
 # stop_pid PID [TIMEOUT_S]: SIGTERM, wait up to TIMEOUT_S, then SIGKILL. Also SIGKILLs any
 # service the process had started that outlived it (recorded as pid+start time, so an
-# unrelated process that reused a pid is never touched). Prints the exit status.
+# unrelated process that reused a pid is never touched). Sets STOP_RC to its exit status.
+STOP_RC=0
 stop_pid() {
     local pid=$1 timeout=${2:-15} kids i rc=0
     kids=$(python3 "$PY" descendants "$pid" 2>/dev/null || true)
@@ -93,14 +94,14 @@ stop_pid() {
     wait "$pid" 2>/dev/null || rc=$?
     [[ -n $kids ]] && python3 "$PY" kill-leftovers $kids 2>/dev/null || true
     forget_pid "$pid"
-    echo "$rc"
+    STOP_RC=$rc
 }
 
 cleanup() {
     local p
     trap - EXIT INT TERM
     for p in "${PIDS[@]+"${PIDS[@]}"}"; do
-        stop_pid "$p" 5 >/dev/null 2>&1 || true
+        stop_pid "$p" 5 2>/dev/null || true
     done
     if [[ ${BENCH_KEEP:-0} == 1 ]]; then
         log "kept $WORK"
@@ -521,18 +522,18 @@ start() {
 
 # finish NAME: stops the supervisor, records its exit status, lets the consumer drain.
 finish() {
-    local name=$1 rc
-    rc=$(stop_pid "$SUP_PID")
-    printf '{"kind": "exit", "sup": "%s", "rc": %s}\n' "$name" "$rc" >>"$WORK/exits.jsonl"
-    local i
+    local name=$1 i
+    stop_pid "$SUP_PID"
+    printf '{"kind": "exit", "sup": "%s", "rc": %s}\n' "$name" "$STOP_RC" >>"$WORK/exits.jsonl"
     for ((i = 0; i < 600; i++)); do is_our_child "$CONSUMER_PID" || break; sleep 0.05; done
-    stop_pid "$CONSUMER_PID" >/dev/null
+    stop_pid "$CONSUMER_PID"
 }
 
 # --- 1. idle RSS ------------------------------------------------------------------------------
 
 idle() {
-    local which=$1 conf=$WORK/idle-$which
+    local which=$1
+    local conf=$WORK/idle-$which
     if [[ $which == ephitup ]]; then
         conf+=.toml
         ephitup_conf "$conf" '[services.a1]' 'command = ["sleep", "100000"]' '[services.a2]' 'command = ["sleep", "100000"]' \
@@ -551,7 +552,8 @@ idle() {
 # --- 2. relay -----------------------------------------------------------------------------------
 
 relay() {
-    local which=$1 conf=$WORK/relay-$which gate=$WORK/relay-$which.gate
+    local which=$1
+    local conf=$WORK/relay-$which gate=$WORK/relay-$which.gate
     local producer="read go < '$gate'; exec seq 1 $LINES"
     mkfifo "$gate"
     if [[ $which == ephitup ]]; then
@@ -582,11 +584,12 @@ relay_baseline() {
 # --- 3. respawn -----------------------------------------------------------------------------------
 
 respawn() {
-    local which=$1 label=$2 backoff=$3 conf=$WORK/respawn-$2
+    local which=$1 label=$2 conf=$WORK/respawn-$2
+    local backoff=("${@:3}") # zero or one extra line for the service table
     if [[ $which == ephitup ]]; then
         conf+=.toml
         ephitup_conf "$conf" '[services.a]' 'command = ["sleep", "100000"]' 'restart = "always"' \
-            "max_restarts = $((KILLS + 100))" $backoff
+            "max_restarts = $((KILLS + 100))" "${backoff[@]+"${backoff[@]}"}"
     else
         conf+=.conf
         supervisord_conf "$conf" "[program:a]" "command=sleep 100000" "autorestart=true" "startsecs=0" "$PROG_LOG"
@@ -599,16 +602,19 @@ respawn() {
 
 # --- run -----------------------------------------------------------------------------------------
 
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+
 idle ephitup
 idle supervisord
 relay_baseline
 relay ephitup
 relay supervisord
-respawn ephitup ephitup ""
+respawn ephitup ephitup
 respawn ephitup ephitup-10ms 'backoff = { initial = "10ms" }'
-respawn supervisord supervisord ""
+respawn supervisord supervisord
 
 cat "$WORK/exits.jsonl" >>"$RESULTS"
 echo
-echo "ephitup vs supervisord ($(nproc) CPUs, load before run: see above; lines=$LINES, kills=$KILLS)"
+echo "ephitup vs supervisord: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) (at start: $LOAD0)," \
+    "lines=$LINES, kills=$KILLS, $("$SUPERVISORD" --version | sed 's/^/supervisord /')"
 python3 "$PY" report "$RESULTS" "$LINES" "$KILLS"

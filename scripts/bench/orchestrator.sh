@@ -15,15 +15,21 @@
 #      The producer is gated (`sh -c 'read go < FIFO; exec seq ...'`) so that the
 #      supervisor's CPU time (utime+stime, /proc/PID/stat) is read just before the gate
 #      opens and again right after the producer has exited and the consumer has received
-#      the last line: the difference is the cost of relaying, start-up excluded. The
-#      consumer (python3, the pipe reader) checks that 1..LINES each arrive exactly once,
-#      in order, and counts lines lost, lines split/interleaved (neither a valid expected
-#      line nor a whole supervisor log line), duplicates and out-of-order lines. Wall time
-#      is from the first to the last valid line at the consumer.
+#      the last line: the difference is the cost of relaying, start-up excluded (utime+stime
+#      count in 10 ms ticks, so the ns-precise sum of the threads' schedstat is shown too).
+#      The consumer (python3, the pipe reader) only reads and keeps the bytes while the
+#      stream runs (as cheap as `cat`, so never the bottleneck), then checks that 1..LINES
+#      each arrived exactly once, in order: it counts lines lost, lines split/interleaved
+#      (neither a valid expected line nor a whole supervisor log line), duplicates and
+#      out-of-order lines. Wall time: first to last valid line, by arrival at the consumer.
 #   3. kill -9 -> respawn latency: one `sleep 100000` service, KILLS times: SIGKILL the
 #      service, poll every 1 ms until a new child of the supervisor appears, record the
 #      latency; wait until the new child runs `sleep`, settle, repeat. Median and max.
-#      ephitup runs twice: default backoff, and backoff.initial = "10ms".
+#      ephitup runs twice: with its default crash-loop backoff (100 ms doubling each restart,
+#      reset after 30 s of good running, so back-to-back kills wait longer by design), and
+#      with backoff = { initial = "10ms", reset_after = "100ms" } (each kill after a settled
+#      run restarts after 10 ms: the respawn mechanism itself, comparable to supervisord's
+#      policy of no backoff).
 #      (ephitup's max_restarts is raised so that KILLS restarts in a minute are not fatal;
 #      supervisord: autorestart=true, startsecs=0, which has no restart limit.)
 #
@@ -45,10 +51,13 @@ RESPAWN_SETTLE=${BENCH_RESPAWN_SETTLE:-0.3}
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/ephitup/target}
-EPHITUP=$CARGO_TARGET_DIR/release/ephitup
+EPHITUP=$CARGO_TARGET_DIR/supervisor/ephitup   # the profile the container ships
 VENV=$HOME/.cache/ephitup/bench-venv
 SUPERVISORD=$VENV/bin/supervisord
 
+# The interpreter itself, not a wrapper (pyenv's shim would add its own start-up CPU time to
+# the consumer's figures, since CPU times survive exec).
+PYTHON=$(python3 -c 'import sys; print(sys.executable)')
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ephitup-bench.XXXXXX")
 PY=$WORK/bench.py
 RESULTS=$WORK/results.jsonl
@@ -69,7 +78,7 @@ is_our_child() {
 
 forget_pid() {
     local keep=() p
-    for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+    for p in "${PIDS[@]+"${PIDS[@]}"}"; do [[ $p == "$1" ]] || keep+=("$p"); done
     PIDS=("${keep[@]+"${keep[@]}"}")
 }
 
@@ -79,7 +88,7 @@ forget_pid() {
 STOP_RC=0
 stop_pid() {
     local pid=$1 timeout=${2:-15} kids i rc=0
-    kids=$(python3 "$PY" descendants "$pid" 2>/dev/null || true)
+    kids=$("$PYTHON" "$PY" descendants "$pid" 2>/dev/null || true)
     if is_our_child "$pid"; then
         kill -TERM "$pid" 2>/dev/null || true
         for ((i = 0; i < timeout * 20; i++)); do
@@ -92,16 +101,17 @@ stop_pid() {
         fi
     fi
     wait "$pid" 2>/dev/null || rc=$?
-    [[ -n $kids ]] && python3 "$PY" kill-leftovers $kids 2>/dev/null || true
+    [[ -n $kids ]] && "$PYTHON" "$PY" kill-leftovers $kids 2>/dev/null || true
     forget_pid "$pid"
     STOP_RC=$rc
 }
 
 cleanup() {
-    local p
+    local i
     trap - EXIT INT TERM
-    for p in "${PIDS[@]+"${PIDS[@]}"}"; do
-        stop_pid "$p" 5 2>/dev/null || true
+    # Newest first: a helper, then the supervisor, then the consumer still reading its output.
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+        stop_pid "${PIDS[i]}" 5 2>/dev/null || true
     done
     if [[ ${BENCH_KEEP:-0} == 1 ]]; then
         log "kept $WORK"
@@ -144,11 +154,40 @@ def cpu_seconds(pid):
     f = stat_fields(pid)  # utime, stime are fields 14, 15 of the whole line: 12, 13 here
     return (int(f[11]) + int(f[12])) / CLK
 
-def vmrss_kib(pid):
+def sched_seconds(pid):
+    """CPU time summed over the live threads, in ns from schedstat (a cross-check of the
+    10 ms-granular utime+stime; threads that exited in between are not counted)."""
+    total = 0
+    for t in os.listdir(f"/proc/{pid}/task"):
+        s = read(f"/proc/{pid}/task/{t}/schedstat")
+        total += int(s.split()[0]) if s else 0
+    return total / 1e9
+
+def proc_io(pid):
+    """rchar, wchar, syscr, syscw summed over the live threads (/proc/PID/task/*/io: the
+    process-wide /proc/PID/io also adds the counters of reaped children, here the producer)."""
+    total = dict.fromkeys(("rchar", "wchar", "syscr", "syscw"), 0)
+    for t in os.listdir(f"/proc/{pid}/task"):
+        io = dict(l.split(b": ") for l in (read(f"/proc/{pid}/task/{t}/io") or b"").splitlines())
+        for k in total:
+            total[k] += int(io.get(k.encode(), 0))
+    return total
+
+def status_kib(pid, key="VmRSS"):
     for line in (read(f"/proc/{pid}/status") or b"").splitlines():
-        if line.startswith(b"VmRSS:"):
+        if line.startswith(key.encode() + b":"):
             return int(line.split()[1])
     return None
+
+def vmrss_kib(pid):
+    return status_kib(pid, "VmRSS")
+
+def memory(pid):
+    m = {k: status_kib(pid, k) for k in ("VmRSS", "RssAnon", "RssFile", "RssShmem", "Threads")}
+    for line in (read(f"/proc/{pid}/smaps_rollup") or b"").splitlines():
+        if line.startswith(b"Pss:"):  # shared pages divided among their users (the guard shares ephitup's)
+            m["Pss"] = int(line.split()[1])
+    return m
 
 def children(pid):
     """Direct children of pid (all its threads)."""
@@ -220,8 +259,8 @@ def cmd_idle(name, sup, n, settle):
     if len(services(sup)) < n:
         sys.exit("a service died while idle")
     g = sorted(guards(sup))
-    emit({"kind": "idle", "sup": name, "rss": vmrss_kib(sup),
-          "guard_rss": vmrss_kib(g[0]) if g else None, "services": n})
+    emit({"kind": "idle", "sup": name, "rss": vmrss_kib(sup), "guard_rss": vmrss_kib(g[0]) if g else None,
+          "mem": memory(sup), "guard_mem": memory(g[0]) if g else None, "services": n})
 
 def cmd_relay(name, sup, gate, donefile, consumer, lines):
     sup, consumer, lines = int(sup), int(consumer), int(lines)
@@ -230,7 +269,7 @@ def cmd_relay(name, sup, gate, donefile, consumer, lines):
     producer = wait_for(lambda: [p for p in services(sup) if comm(p) == "sh"], 30, "the gated producer")[0]
     wait_for(lambda: all(comm(p) in ("sh", "sleep") for p in services(sup)), 30, "services to exec")
     time.sleep(1.0)
-    cpu0, t0 = cpu_seconds(sup), time.monotonic()
+    cpu0, ns0, io0, t0 = cpu_seconds(sup), sched_seconds(sup), proc_io(sup), time.monotonic()
     with open(gate, "w") as g:  # opening unblocks the producer's `read go < gate`
         g.write("go\n")
     wait_for(lambda: not alive(producer), 600, "the producer to finish", step=0.005)
@@ -248,8 +287,9 @@ def cmd_relay(name, sup, gate, donefile, consumer, lines):
         if time.monotonic() - t_prod > 600:
             sys.exit("consumer never caught up")
         time.sleep(0.005)
-    cpu1 = cpu_seconds(sup)
-    emit({"kind": "relay", "sup": name, "cpu": cpu1 - cpu0, "cpu_total": cpu1,
+    cpu1, ns1, io1 = cpu_seconds(sup), sched_seconds(sup), proc_io(sup)
+    emit({"kind": "relay", "sup": name, "cpu": cpu1 - cpu0, "cpu_total": cpu1, "cpu_sched": ns1 - ns0,
+          "io": {k: io1[k] - io0[k] for k in io0},
           "gate_to_producer_exit": t_prod - t0, "all_received": os.path.exists(donefile)})
 
 def cmd_respawn(name, sup, kills, settle):
@@ -284,8 +324,8 @@ def cmd_consume(mode, lines, donefile, resultfile):
     mode "ephitup": service lines are "b <pad>| N", ephitup's own "ephitup <pad>| ...".
     mode "supervisord": service lines are raw "N"; its own lines are "YYYY-mm-dd HH:MM:SS,mmm LEVEL ...".
     mode "raw": only "N" lines (the consumer alone, as a capacity baseline).
-    Fast path: a block of whole lines that is exactly the next run of numbers is checked with
-    C-level bytes operations; anything else goes line by line."""
+    Verification fast path: a block of whole lines that is exactly the next run of numbers is
+    checked with C-level bytes operations; anything else goes line by line."""
     lines = int(lines)
     fd = sys.stdin.buffer.fileno()
     seen = bytearray(lines + 2)
@@ -362,11 +402,25 @@ def cmd_consume(mode, lines, donefile, resultfile):
         for line in blk.split(b"\n")[:-1]:
             slow(line)
 
-    pending = b""
+    # Phase 1, while the supervisor writes: only read (1 MiB at a time) and keep the bytes, so
+    # the reader is as cheap as `cat >/dev/null` and never the bottleneck. The last expected
+    # line is spotted on the fly to tell the driver that everything has arrived.
+    last = (b"| " if mode == "ephitup" else b"\n") + str(lines).encode() + b"\n"
+    chunks, tail = [], b""
     while True:
         data = os.read(fd, 1 << 20)
         if not data:
             break
+        chunks.append((time.monotonic(), data))
+        if not done and (last in tail + data[: len(last)] or last in data):
+            done = True
+            with open(donefile, "w") as f:
+                f.write(str(time.time()))
+        tail = data[-len(last):]
+    read_cpu = sum(os.times()[:2])
+    # Phase 2, after end of file: verify.
+    pending = b""
+    for arrived, data in chunks:
         buf = pending + data
         cut = buf.rfind(b"\n") + 1
         pending = buf[cut:]
@@ -374,22 +428,26 @@ def cmd_consume(mode, lines, donefile, resultfile):
             before = st["valid"]
             block(buf[:cut])
             if st["valid"] != before:
-                t_last = time.monotonic()
+                t_last = arrived
                 if t_first is None:
-                    t_first = t_last
-        if not done and hi > lines:
-            done = True
-            with open(donefile, "w") as f:
-                f.write(str(time.time()))
+                    t_first = arrived
     if pending:
         slow(pending)
     ru = os.times()
     st.update({"kind": "consumer", "lost": lines - seen.count(1), "wall": (t_last - t_first) if t_first else None,
-               "consumer_cpu": ru.user + ru.system, "invalid_samples": invalid_samples})
+               "consumer_cpu": read_cpu, "verify_cpu": ru.user + ru.system - read_cpu,
+               "bytes": sum(len(d) for _, d in chunks), "invalid_samples": invalid_samples})
     with open(resultfile, "w") as f:
         json.dump(st, f)
 
-def cmd_report(results, lines, kills):
+def announced_delays(outfile):
+    """ephitup's "restarting in 91ms" / "in 1.6s" announcements, in seconds, in order."""
+    out = []
+    for m in re.finditer(rb"restarting in ([0-9.]+)(ms|s)\b", read(outfile) or b""):
+        out.append(float(m.group(1)) / (1000 if m.group(2) == b"ms" else 1))
+    return out
+
+def cmd_report(results, lines, kills, work):
     lines, kills = int(lines), int(kills)
     R = [json.loads(l) for l in open(results) if l.strip()]
     def get(kind, sup):
@@ -416,12 +474,15 @@ def cmd_report(results, lines, kills):
         row(f"relay {lines} lines: supervisor CPU s", re_["cpu"], rs["cpu"], ".2f")
         row("relay: lines per supervisor CPU-s", lpe, lps, ",.0f", "ratio >= 1",
             None if lpe is None or lps is None else lpe >= lps)
+        row("  same, CPU from schedstat (ns precision)", lines / re_["cpu_sched"], lines / rs["cpu_sched"], ",.0f",
+            "ratio >= 1", lines / re_["cpu_sched"] >= lines / rs["cpu_sched"])
         row("relay: wall s (first..last line)", ce["wall"], cs["wall"], ".2f")
         row("relay: lines lost", ce["lost"], cs["lost"], "d", "0", ce["lost"] == 0)
         split_e = ce["invalid"] + ce["dup"] + ce["out_of_order"]
         split_s = cs["invalid"] + cs["dup"] + cs["out_of_order"]
         row("relay: lines split/interleaved", split_e, split_s, "d", "0", split_e == 0)
-        row("relay: consumer CPU s (for scale)", ce["consumer_cpu"], cs["consumer_cpu"], ".2f")
+        row("relay: consumer CPU s while reading", ce["consumer_cpu"], cs["consumer_cpu"], ".2f")
+        row("relay: bytes written by supervisor", re_["io"]["wchar"], rs["io"]["wchar"], ",d")
     sv = get("respawn", "supervisord")
     for label in ("ephitup", "ephitup-10ms"):
         r = get("respawn", label)
@@ -431,6 +492,8 @@ def cmd_report(results, lines, kills):
             row(f"respawn median ms ({what})", me, ms, ".1f", "ratio <= 0.1", me * 10 <= ms)
             xe, xs = max(r["latencies"]) * 1e3, max(sv["latencies"]) * 1e3
             row(f"respawn max ms ({what})", xe, xs, ".1f", "ratio <= 0.1", xe * 10 <= xs)
+            fe, fs = r["latencies"][0] * 1e3, sv["latencies"][0] * 1e3
+            row(f"  1st kill only, ms ({what})", fe, fs, ".1f")
 
     head = ("figure", "ephitup", "supervisord", "ratio e/s", "target", "")
     w = [max(len(str(x[i])) for x in rows + [head]) for i in range(6)]
@@ -444,29 +507,54 @@ def cmd_report(results, lines, kills):
         if r["kind"] == "respawn":
             print(f"respawn latencies, {r['sup']:<12} (ms, in kill order): " +
                   " ".join(f"{x * 1e3:.1f}" for x in r["latencies"]))
+            delays = announced_delays(f"{work}/respawn-{r['sup']}.out") if r["sup"].startswith("ephitup") else []
+            if delays:
+                print(f"  backoff announced by ephitup (ms):              " + " ".join(f"{d * 1e3:.1f}" for d in delays))
+                # Delays under 1 s are announced to the ms; longer ones only to 0.1 s: left out.
+                over = [(l - d) * 1e3 if d < 1 else None for l, d in zip(r["latencies"], delays)]
+                known = [o for o in over if o is not None]
+                print(f"  latency minus announced backoff (ms):           " + " ".join(fmt(o, ".1f") for o in over)
+                      + (f"   (median {statistics.median(known):.1f})" if known else ""))
     for r in R:
         if r["kind"] == "relay":
             c = r["consumer"]
             print(f"relay detail, {r['sup']:<11}: valid={c['valid']} lost={c['lost']} invalid={c['invalid']} "
                   f"dup={c['dup']} out_of_order={c['out_of_order']} supervisor_log_lines={c['sup_log']} "
-                  f"cpu_total_incl_startup={r['cpu_total']:.2f}s gate->producer_exit={r['gate_to_producer_exit']:.2f}s"
+                  f"cpu_schedstat={r['cpu_sched']:.3f}s cpu_total_incl_startup={r['cpu_total']:.2f}s "
+                  f"supervisor_io={r['io']} consumer_verify_cpu={c['verify_cpu']:.2f}s "
+                  f"gate->producer_exit={r['gate_to_producer_exit']:.2f}s"
                   + ("" if r["all_received"] else "  (last line never arrived)"))
             for s in c["invalid_samples"]:
                 print(f"    invalid line: {s!r}")
         if r["kind"] == "baseline":
-            print(f"consumer alone (seq | consumer): wall {r['wall']:.2f}s, consumer CPU {r['consumer_cpu']:.2f}s, "
+            print(f"consumer alone (seq | consumer): wall {r['wall']:.2f}s, consumer CPU while reading {r['consumer_cpu']:.2f}s, "
                   f"lost={r['lost']} invalid={r['invalid']}")
+        if r["kind"] == "idle":
+            print(f"idle memory, {r['sup']:<11} (KiB): " + " ".join(f"{k}={v}" for k, v in r["mem"].items())
+                  + ("" if not r["guard_mem"] else "; guard: " + " ".join(f"{k}={v}" for k, v in r["guard_mem"].items())))
         if r["kind"] == "exit":
-            print(f"exit status after SIGTERM, {r['sup']:<12}: {r['rc']}" + ("" if r["rc"] == 0 else "  (expected 0)"))
+            print(f"exit status after SIGTERM, {r['sup']:<20}: {r['rc']}" + ("" if r["rc"] == 0 else "  (expected 0)"))
 
 if __name__ == "__main__":
     globals()["cmd_" + sys.argv[1].replace("-", "_")](*sys.argv[2:])
 PYEOF
 
+# py COMMAND ARGS...: runs a helper in the background and waits for it, so that a signal to
+# this script is handled at once (bash defers traps while a foreground child runs).
+py() {
+    local p rc=0
+    "$PYTHON" "$PY" "$@" &
+    p=$!
+    PIDS+=("$p")
+    wait "$p" || rc=$?
+    forget_pid "$p"
+    return "$rc"
+}
+
 # --- set-up: build ephitup, install supervisord ---------------------------------------------
 
 log "building ephitup (release) into $CARGO_TARGET_DIR"
-(cd "$REPO" && cargo build --release -p ephitup) >&2
+(cd "$REPO" && cargo build --profile supervisor -p ephitup) >&2
 
 if [[ ! -x $SUPERVISORD ]]; then
     log "installing supervisor into $VENV"
@@ -506,7 +594,7 @@ start() {
     shift 3
     mkfifo "$WORK/$name.fifo"
     if [[ $# -gt 0 ]]; then
-        python3 "$PY" consume "$@" <"$WORK/$name.fifo" &
+        "$PYTHON" "$PY" consume "$@" <"$WORK/$name.fifo" &
     else
         cat <"$WORK/$name.fifo" >"$WORK/$name.out" &
     fi
@@ -525,7 +613,7 @@ finish() {
     local name=$1 i
     stop_pid "$SUP_PID"
     printf '{"kind": "exit", "sup": "%s", "rc": %s}\n' "$name" "$STOP_RC" >>"$WORK/exits.jsonl"
-    for ((i = 0; i < 600; i++)); do is_our_child "$CONSUMER_PID" || break; sleep 0.05; done
+    for ((i = 0; i < 2400; i++)); do is_our_child "$CONSUMER_PID" || break; sleep 0.05; done # it verifies after EOF
     stop_pid "$CONSUMER_PID"
 }
 
@@ -545,8 +633,8 @@ idle() {
     fi
     log "idle RSS: $which"
     start "$which" "$conf" "idle-$which"
-    python3 "$PY" idle "$which" "$SUP_PID" 4 "$IDLE_SETTLE" >>"$RESULTS"
-    finish "$which"
+    py idle "$which" "$SUP_PID" 4 "$IDLE_SETTLE" >>"$RESULTS"
+    finish "idle $which"
 }
 
 # --- 2. relay -----------------------------------------------------------------------------------
@@ -567,17 +655,22 @@ relay() {
     fi
     log "relay of $LINES lines: $which"
     start "$which" "$conf" "relay-$which" "$which" "$LINES" "$WORK/relay-$which.done" "$WORK/relay-$which.consumer"
-    python3 "$PY" relay "$which" "$SUP_PID" "$gate" "$WORK/relay-$which.done" "$CONSUMER_PID" "$LINES" >"$WORK/relay-$which.json"
-    finish "$which"
+    py relay "$which" "$SUP_PID" "$gate" "$WORK/relay-$which.done" "$CONSUMER_PID" "$LINES" >"$WORK/relay-$which.json"
+    finish "relay $which"
     # Merge the supervisor-side figures with the consumer's verdict.
-    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); r["consumer"]=json.load(open(sys.argv[2])); print(json.dumps(r))' \
+    "$PYTHON" -c 'import json,sys; r=json.load(open(sys.argv[1])); r["consumer"]=json.load(open(sys.argv[2])); print(json.dumps(r))' \
         "$WORK/relay-$which.json" "$WORK/relay-$which.consumer" >>"$RESULTS"
 }
 
 relay_baseline() {
     log "consumer capacity baseline: seq 1 $LINES | consumer"
-    seq 1 "$LINES" | python3 "$PY" consume raw "$LINES" "$WORK/baseline.done" "$WORK/baseline.consumer"
-    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); r.update(kind="baseline", sup="-"); print(json.dumps(r))' \
+    local p
+    "$PYTHON" "$PY" consume raw "$LINES" "$WORK/baseline.done" "$WORK/baseline.consumer" < <(seq 1 "$LINES") &
+    p=$!
+    PIDS+=("$p")
+    wait "$p"
+    forget_pid "$p"
+    "$PYTHON" -c 'import json,sys; r=json.load(open(sys.argv[1])); r.update(kind="baseline", sup="-"); print(json.dumps(r))' \
         "$WORK/baseline.consumer" >>"$RESULTS"
 }
 
@@ -596,8 +689,8 @@ respawn() {
     fi
     log "kill -9 -> respawn, $KILLS times: $label"
     start "$which" "$conf" "respawn-$label"
-    python3 "$PY" respawn "$label" "$SUP_PID" "$KILLS" "$RESPAWN_SETTLE" >>"$RESULTS"
-    finish "$label"
+    py respawn "$label" "$SUP_PID" "$KILLS" "$RESPAWN_SETTLE" >>"$RESULTS"
+    finish "respawn $label"
 }
 
 # --- run -----------------------------------------------------------------------------------------
@@ -610,11 +703,11 @@ relay_baseline
 relay ephitup
 relay supervisord
 respawn ephitup ephitup
-respawn ephitup ephitup-10ms 'backoff = { initial = "10ms" }'
+respawn ephitup ephitup-10ms 'backoff = { initial = "10ms", reset_after = "100ms" }'
 respawn supervisord supervisord
 
 cat "$WORK/exits.jsonl" >>"$RESULTS"
 echo
 echo "ephitup vs supervisord: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) (at start: $LOAD0)," \
     "lines=$LINES, kills=$KILLS, $("$SUPERVISORD" --version | sed 's/^/supervisord /')"
-python3 "$PY" report "$RESULTS" "$LINES" "$KILLS"
+py report "$RESULTS" "$LINES" "$KILLS" "$WORK"

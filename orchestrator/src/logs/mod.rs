@@ -13,6 +13,7 @@
 
 pub mod file;
 pub mod format;
+mod lines;
 pub mod relay;
 pub mod sink;
 

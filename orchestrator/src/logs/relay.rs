@@ -15,6 +15,7 @@ use tokio::sync::watch;
 
 use super::file::RotatingFile;
 use super::format::{LineFormat, timestamp};
+use super::lines::{for_each_line, prefix_lines};
 use super::sink::{Chunk, LogSink, Stream};
 
 const READ_SIZE: usize = 256 * 1024;
@@ -101,28 +102,45 @@ impl LineBuffer {
         !self.partial.is_empty()
     }
 
-    async fn feed(&mut self, mut bytes: &[u8]) {
+    async fn feed(&mut self, bytes: &[u8]) {
         let ts = match self.target.format {
             LineFormat::Json { .. } => timestamp(),
             LineFormat::Pretty { .. } => String::new(),
         };
-        let mut console = Vec::with_capacity(bytes.len() + bytes.len() / 4);
+        let mut console = self.target.sink.buffer();
+        console.reserve(bytes.len() * 2 + 256);
         let mut file = self.target.file.as_ref().map(|_| Vec::with_capacity(bytes.len()));
-        while !bytes.is_empty() {
-            let Some(nl) = memchr::memchr(b'\n', bytes) else {
-                self.partial.extend_from_slice(bytes);
-                break;
-            };
-            let (line, rest) = (&bytes[..nl], &bytes[nl + 1..]);
-            bytes = rest;
-            if self.partial.is_empty() {
-                self.emit(&mut console, file.as_mut(), line, &ts);
-            } else {
-                let mut whole = std::mem::take(&mut self.partial);
-                whole.extend_from_slice(line);
-                self.emit(&mut console, file.as_mut(), &whole, &ts);
+        let mut rest = bytes;
+        // First, the end of a line begun in an earlier read.
+        if !self.partial.is_empty() {
+            match memchr::memchr(b'\n', rest) {
+                Some(nl) => {
+                    let mut whole = std::mem::take(&mut self.partial);
+                    whole.extend_from_slice(&rest[..nl]);
+                    self.emit(&mut console, file.as_mut(), &whole, &ts);
+                    rest = &rest[nl + 1..];
+                }
+                None => {
+                    self.partial.extend_from_slice(rest);
+                    rest = &[];
+                }
             }
         }
+        let complete = memchr::memrchr(b'\n', rest).map_or(0, |last| last + 1);
+        let (lines, tail) = rest.split_at(complete);
+        match &self.target.format {
+            // The common case, kept tight: prefix and line copied as they are.
+            // Bytes pass through as they are (a `\r` too); only over-long lines take the slow path.
+            LineFormat::Pretty { prefix } if file.is_none() && self.target.watch.is_none() => {
+                prefix_lines(&mut console, prefix, lines, self.target.max_line, |out, line| {
+                    self.emit(out, None, line, &ts)
+                });
+            }
+            _ => {
+                for_each_line(lines, |start, end| self.emit(&mut console, file.as_mut(), &lines[start..end], &ts));
+            }
+        }
+        self.partial.extend_from_slice(tail);
         // An over-long line is relayed in pieces rather than held without bound.
         while self.partial.len() >= self.target.max_line {
             let rest = self.partial.split_off(self.target.max_line);
@@ -163,7 +181,7 @@ impl LineBuffer {
         }
         let ts = timestamp();
         let line = std::mem::take(&mut self.partial);
-        let mut console = Vec::with_capacity(line.len() + 64);
+        let mut console = self.target.sink.buffer();
         let mut file = self.target.file.as_ref().map(|_| Vec::new());
         self.emit(&mut console, file.as_mut(), &line, &ts);
         self.send(console, file).await;

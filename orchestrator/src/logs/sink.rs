@@ -61,7 +61,13 @@ struct Shared {
     queue: Mutex<Queue>,
     wake: Condvar,
     room: Semaphore,
+    /// Written buffers handed back to the relays, so a steady stream allocates nothing.
+    spare: Mutex<Vec<Vec<u8>>>,
 }
+
+/// Spare buffers kept, and the largest one worth keeping.
+const SPARE_BUFFERS: usize = 16;
+const SPARE_CAPACITY: usize = 4 << 20;
 
 /// Handle to the writer thread.
 #[derive(Debug)]
@@ -79,13 +85,29 @@ impl LogSink {
     }
 
     pub fn start_on(stdout: OwnedFd, stderr: OwnedFd) -> std::io::Result<Arc<LogSink>> {
-        let shared = Arc::new(Shared { queue: Mutex::default(), wake: Condvar::new(), room: Semaphore::new(BUDGET) });
+        // When our output is a pipe (as under Docker), a bigger one means fewer stalls and
+        // wake-ups; best effort.
+        #[cfg(target_os = "linux")]
+        for fd in [&stdout, &stderr] {
+            let _ = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETPIPE_SZ(1 << 20));
+        }
+        let shared = Arc::new(Shared {
+            queue: Mutex::default(),
+            wake: Condvar::new(),
+            room: Semaphore::new(BUDGET),
+            spare: Mutex::new(Vec::new()),
+        });
         let writer = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("log-writer".into())
             .stack_size(64 * 1024)
             .spawn(move || write_loop(&writer, std::fs::File::from(stdout), std::fs::File::from(stderr)))?;
         Ok(Arc::new(LogSink { shared, thread: Mutex::new(Some(thread)) }))
+    }
+
+    /// An empty buffer for the next chunk, recycled when one is available.
+    pub fn buffer(&self) -> Vec<u8> {
+        self.shared.spare.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_default()
     }
 
     /// Queues a chunk, waiting (fairly) for room first.
@@ -169,6 +191,14 @@ fn write_loop(shared: &Shared, mut stdout: std::fs::File, mut stderr: std::fs::F
             }
             if permits > 0 {
                 shared.room.add_permits(permits);
+            }
+            let mut buffer = chunk.console;
+            if buffer.capacity() <= SPARE_CAPACITY {
+                buffer.clear();
+                let mut spare = shared.spare.lock().unwrap_or_else(PoisonError::into_inner);
+                if spare.len() < SPARE_BUFFERS {
+                    spare.push(buffer);
+                }
             }
         }
     }

@@ -1,0 +1,174 @@
+//! `ephitup-api migrate` against a real SurrealDB server: from empty, twice, two runners at
+//! once, a tampered file, a failing file, and data surviving a server restart.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use ephitup_store::{DbSettings, connect::connect_app, migrate};
+use ephitup_testkit::TestDb;
+
+fn migrate_cmd(db: &TestDb, dir: Option<&Path>) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ephitup-api"));
+    cmd.arg("migrate").envs(db.env()).env_remove("MIGRATIONS_DIR");
+    if let Some(dir) = dir {
+        cmd.arg("--dir").arg(dir);
+    }
+    cmd
+}
+
+fn run(mut cmd: Command) -> (Option<i32>, String) {
+    let Output { status, stdout, stderr } = cmd.output().expect("run ephitup-api migrate");
+    (status.code(), format!("{}{}", String::from_utf8_lossy(&stdout), String::from_utf8_lossy(&stderr)))
+}
+
+fn settings(db: &TestDb) -> DbSettings {
+    let env = db.env();
+    DbSettings::from_lookup(|name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())).expect("settings")
+}
+
+async fn count(db: &TestDb, table: &str) -> i64 {
+    let conn = connect_app(&settings(db)).await.expect("connect");
+    let rows: Option<i64> =
+        conn.query(format!("RETURN count(SELECT * FROM {table})")).await.expect("query").take(0).expect("take");
+    rows.unwrap_or(0)
+}
+
+/// The repository's migrations copied into a directory a test may change.
+fn copy_of_migrations() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for m in migrate::embedded().expect("embedded") {
+        std::fs::write(dir.path().join(&m.name), &m.sql).expect("copy");
+    }
+    dir
+}
+
+#[tokio::test]
+async fn migrate_from_empty_applies_every_file_and_seeds_defaults() {
+    let db = TestDb::start();
+    let (code, out) = run(migrate_cmd(&db, None));
+    assert_eq!(code, Some(0), "{out}");
+    let files = migrate::embedded().expect("embedded").len() as i64;
+    assert_eq!(count(&db, "_migration").await, files);
+    assert_eq!(count(&db, "episode_profile").await, 3);
+    assert_eq!(count(&db, "speaker_profile").await, 3);
+
+    // The schema is enforced: an invalid email is refused, a duplicate one too.
+    let conn = connect_app(&settings(&db)).await.expect("connect");
+    let bad = conn.query("CREATE user SET email = 'nope', password_hash = 'x'").await.expect("send").check();
+    assert!(bad.is_err(), "a SCHEMAFULL user must have a valid email");
+    conn.query("CREATE user SET email = 'a@example.com', password_hash = 'x'")
+        .await
+        .expect("send")
+        .check()
+        .expect("first user");
+    let dup = conn.query("CREATE user SET email = 'a@example.com', password_hash = 'y'").await.expect("send").check();
+    assert!(dup.is_err(), "emails are unique");
+}
+
+#[tokio::test]
+async fn migrate_twice_is_a_no_op() {
+    let db = TestDb::start();
+    assert_eq!(run(migrate_cmd(&db, None)).0, Some(0));
+    let conn = connect_app(&settings(&db)).await.expect("connect");
+    let before: Vec<surrealdb::types::Value> =
+        conn.query("SELECT version, applied_at FROM _migration ORDER BY version").await.expect("q").take(0).expect("t");
+    let (code, out) = run(migrate_cmd(&db, None));
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("0 applied now"), "{out}");
+    let after: Vec<surrealdb::types::Value> =
+        conn.query("SELECT version, applied_at FROM _migration ORDER BY version").await.expect("q").take(0).expect("t");
+    assert_eq!(before, after);
+    assert_eq!(count(&db, "speaker_profile").await, 3, "seeds are not duplicated");
+}
+
+#[tokio::test]
+async fn two_runners_at_once_apply_each_file_once() {
+    let db = TestDb::start();
+    let files = migrate::embedded().expect("embedded").len();
+    let a = migrate_cmd(&db, None)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("a");
+    let b = migrate_cmd(&db, None)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("b");
+    let (a, b) = (a.wait_with_output().expect("a"), b.wait_with_output().expect("b"));
+    let text = |o: &Output| format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(a.status.success(), "{}", text(&a));
+    assert!(b.status.success(), "{}", text(&b));
+    let applied_lines = [text(&a), text(&b)]
+        .iter()
+        .map(|t| t.lines().filter(|l| l.contains(" applied ") && l.contains(" in ")).count())
+        .sum::<usize>();
+    assert_eq!(applied_lines, files, "each file applied exactly once\n{}\n{}", text(&a), text(&b));
+    assert_eq!(count(&db, "_migration").await, files as i64);
+    assert_eq!(count(&db, "speaker_profile").await, 3);
+}
+
+#[tokio::test]
+async fn a_file_changed_after_it_was_applied_is_refused_by_name() {
+    let db = TestDb::start();
+    let dir = copy_of_migrations();
+    assert_eq!(run(migrate_cmd(&db, Some(dir.path()))).0, Some(0));
+    let first = dir.path().join("0001_schema.surql");
+    let mut text = std::fs::read_to_string(&first).expect("read");
+    text.push_str("\nDEFINE TABLE sneaky SCHEMAFULL;\n");
+    std::fs::write(&first, text).expect("tamper");
+    let (code, out) = run(migrate_cmd(&db, Some(dir.path())));
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("0001_schema.surql was changed after it was applied"), "{out}");
+}
+
+#[tokio::test]
+async fn a_failing_statement_is_reported_with_its_file_and_nothing_of_it_stays() {
+    let db = TestDb::start();
+    let dir = copy_of_migrations();
+    std::fs::write(
+        dir.path().join("0900_bad.surql"),
+        "DEFINE TABLE gadget SCHEMAFULL;\nDEFINE FIELD size ON gadget TYPE int;\nCREATE gadget:one SET size = 'large';\n",
+    )
+    .expect("write");
+    let (code, out) = run(migrate_cmd(&db, Some(dir.path())));
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("0900_bad.surql failed at statement 3: `CREATE gadget:one SET size = 'large'`"), "{out}");
+    // The earlier files were applied; the failing one left nothing behind.
+    assert_eq!(count(&db, "_migration").await, migrate::embedded().expect("embedded").len() as i64);
+    let conn = connect_app(&settings(&db)).await.expect("connect");
+    let info: surrealdb::types::Value = conn.query("INFO FOR DB").await.expect("q").take(0).expect("t");
+    assert!(!format!("{info:?}").contains("gadget"), "the failed file's table was rolled back: {info:?}");
+
+    std::fs::write(
+        dir.path().join("0900_bad.surql"),
+        "DEFINE TABLE gadget SCHEMAFULL;\nDEFINE FIELDS size ON gadget;\n",
+    )
+    .expect("write");
+    let (code, out) = run(migrate_cmd(&db, Some(dir.path())));
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("0900_bad.surql: does not parse"), "{out}");
+    assert!(out.contains("--> [2:"), "the parse error points at line 2: {out}");
+}
+
+#[tokio::test]
+async fn data_survives_a_server_stop_and_start() {
+    let db = TestDb::start();
+    assert_eq!(run(migrate_cmd(&db, None)).0, Some(0));
+    {
+        let conn = connect_app(&settings(&db)).await.expect("connect");
+        conn.query("CREATE user:keep SET email = 'keep@example.com', password_hash = 'x'")
+            .await
+            .expect("send")
+            .check()
+            .expect("created");
+    }
+    let dir = db.stop();
+    let db = TestDb::start_in(dir);
+    assert_eq!(count(&db, "user").await, 1);
+    let (code, out) = run(migrate_cmd(&db, None));
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("0 applied now"), "{out}");
+}

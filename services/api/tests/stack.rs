@@ -1,0 +1,59 @@
+//! The root `ephitup.toml` under the real `ephitup`: `db` becomes healthy, then `migrate`
+//! completes, and a SIGTERM stops the set cleanly.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use ephitup_testkit::{free_port, workspace_bin};
+
+#[test]
+fn ephitup_up_brings_db_healthy_then_migrate_completed() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../ephitup.toml");
+    let mut child = Command::new(workspace_bin("ephitup"))
+        .args(["up", "-f", root])
+        .env("DATA_PATH", data.path())
+        .env("SURREAL_PORT", free_port().to_string())
+        .env("EPHITUP_LOG_FORMAT", "json")
+        .env("SURREAL_NAMESPACE", "stack")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn ephitup");
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+                let _ = tx.send(v);
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let mut wait_for = |what: &str, pred: &dyn Fn(&serde_json::Value) -> bool| loop {
+        let v = rx.recv_timeout(Duration::from_secs(120)).unwrap_or_else(|_| panic!("no {what}; saw:\n{seen:#?}"));
+        let hit = pred(&v);
+        seen.push(v);
+        if hit {
+            return seen.len() - 1;
+        }
+    };
+    let event = |service: &'static str, state: &'static str| {
+        move |v: &serde_json::Value| v["level"].is_string() && v["service"] == service && v["state"] == state
+    };
+    let healthy = wait_for("db healthy", &|v| {
+        event("db", "running")(v) && v["message"].as_str().unwrap_or("").contains("healthy")
+    });
+    let completed = wait_for("migrate completed", &event("migrate", "completed"));
+    assert!(healthy < completed);
+    assert!(data.path().join("mydatabase.db").exists(), "the database lives under DATA_PATH");
+
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM)
+        .expect("term");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0));
+}

@@ -63,35 +63,8 @@ impl Set {
         let output = Arc::new((Mutex::new(Output::default()), Condvar::new()));
         let stdout = child.stdout.take().expect("stdout");
         let stderr = child.stderr.take().expect("stderr");
-        let out = Arc::clone(&output);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let (lock, cv) = &*out;
-                let mut o = lock.lock().expect("lock");
-                match serde_json::from_str::<Value>(&line) {
-                    Ok(v) if v.is_object() => o.records.push(v),
-                    _ => o.other.push(line),
-                }
-                cv.notify_all();
-            }
-            let (lock, cv) = &*out;
-            lock.lock().expect("lock").closed = true;
-            cv.notify_all();
-        });
-        let err = Arc::clone(&output);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                let (lock, cv) = &*err;
-                let mut o = lock.lock().expect("lock");
-                match serde_json::from_str::<Value>(&line) {
-                    Ok(v) if v.is_object() => o.records.push(v),
-                    _ => o.stderr.push(line),
-                }
-                cv.notify_all();
-            }
-        });
+        collect(stdout, Arc::clone(&output), true);
+        collect(stderr, Arc::clone(&output), false);
         Set { dir, child, output }
     }
 
@@ -216,6 +189,28 @@ impl Drop for Set {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Reads `stream` line by line on a thread: JSON objects become records, other lines are
+/// kept as they are. The end of stdout marks the output closed.
+fn collect(stream: impl Read + Send + 'static, output: Arc<(Mutex<Output>, Condvar)>, is_stdout: bool) {
+    std::thread::spawn(move || {
+        let (lock, cv) = &*output;
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            let mut o = lock.lock().expect("lock");
+            match serde_json::from_str::<Value>(&line) {
+                Ok(v) if v.is_object() => o.records.push(v),
+                _ if is_stdout => o.other.push(line),
+                _ => o.stderr.push(line),
+            }
+            cv.notify_all();
+        }
+        if is_stdout {
+            lock.lock().expect("lock").closed = true;
+            cv.notify_all();
+        }
+    });
 }
 
 pub fn message(v: &Value) -> &str {

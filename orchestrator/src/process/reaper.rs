@@ -61,11 +61,6 @@ impl ProcessTable {
         })
     }
 
-    /// Number of children still registered (not yet reaped).
-    pub fn live(&self) -> usize {
-        self.waiting.lock().unwrap_or_else(PoisonError::into_inner).len()
-    }
-
     /// Pids of registered children, for emergency clean-up.
     pub fn pids(&self) -> Vec<Pid> {
         self.waiting.lock().unwrap_or_else(PoisonError::into_inner).keys().copied().collect()

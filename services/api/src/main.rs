@@ -1,5 +1,5 @@
-//! `ephitup-api`: the app's API server (`serve`, arriving with the API issue) and the
-//! database migrations (`migrate`), in one binary so the container ships one program for both.
+//! `ephitup-api`: the app's API server (`serve`) and the database migrations (`migrate`), in
+//! one binary so the container ships one program for both.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,6 +16,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serve the REST API (`API_BIND`, default 127.0.0.1:5055) until SIGTERM/SIGINT.
+    Serve,
     /// Apply pending database migrations, then exit (0 when the database is up to date).
     Migrate {
         /// Read migrations from this directory instead of those built into the binary.
@@ -31,10 +33,10 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_target(false)
-        .without_time()
+        .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("ephitup-api: cannot start the runtime: {e}");
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Serve => ephitup_api::serve().await,
             Command::Migrate { dir } => run_migrate(dir).await,
         }
     });

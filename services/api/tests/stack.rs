@@ -1,5 +1,5 @@
 //! The root `ephitup.toml` under the real `ephitup`: `db` becomes healthy, then `migrate`
-//! completes, and a SIGTERM stops the set cleanly.
+//! completes, then `api` is healthy, and a SIGTERM stops the set cleanly.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
@@ -11,13 +11,14 @@ use std::time::Duration;
 use ephitup_testkit::{free_port, workspace_bin};
 
 #[test]
-fn ephitup_up_brings_db_healthy_then_migrate_completed() {
+fn ephitup_up_brings_db_healthy_then_migrate_completed_then_api_healthy() {
     let data = tempfile::tempdir().expect("tempdir");
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../ephitup.toml");
     let mut child = Command::new(workspace_bin("ephitup"))
         .args(["up", "-f", root])
         .env("DATA_PATH", data.path())
         .env("SURREAL_PORT", free_port().to_string())
+        .env("API_PORT", free_port().to_string())
         .env("EPHITUP_LOG_FORMAT", "json")
         .env("SURREAL_NAMESPACE", "stack")
         .stdout(Stdio::piped())
@@ -49,7 +50,10 @@ fn ephitup_up_brings_db_healthy_then_migrate_completed() {
         event("db", "running")(v) && v["message"].as_str().unwrap_or("").contains("healthy")
     });
     let completed = wait_for("migrate completed", &event("migrate", "completed"));
-    assert!(healthy < completed);
+    let api = wait_for("api healthy", &|v| {
+        event("api", "running")(v) && v["message"].as_str().unwrap_or("").contains("healthy")
+    });
+    assert!(healthy < completed && completed < api);
     assert!(data.path().join("mydatabase.db").exists(), "the database lives under DATA_PATH");
 
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM)

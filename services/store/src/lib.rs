@@ -4,8 +4,14 @@
 //! records and repositories. Services never talk to SurrealDB any other way.
 
 pub mod connect;
+pub mod error;
+pub mod ids;
 pub mod migrate;
+pub mod records;
+pub mod repo;
 pub mod settings;
 
-pub use connect::{Db, connect};
+pub use connect::{Db, connect, connect_app};
+pub use error::StoreError;
+pub use ids::RecordKey;
 pub use settings::DbSettings;

@@ -1,0 +1,9 @@
+//! Authentication: argon2id password hashes, HS256 JWTs, the [`CurrentUser`] extractor that
+//! every protected handler takes, and the login rate limit.
+
+pub mod password;
+pub mod rate;
+pub mod token;
+mod user;
+
+pub use user::CurrentUser;

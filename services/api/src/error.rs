@@ -1,0 +1,78 @@
+//! The one error type of the handlers: every failure becomes `{"detail": "..."}` with the
+//! right status, so handlers return `Result` and read like the HTTP contract.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ephitup_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    TooManyRequests(String),
+    #[error("{0}")]
+    Unavailable(String),
+    /// Something failed on our side; the message is logged, not sent.
+    #[error("internal error")]
+    Internal(String),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn not_found(what: &str) -> Self {
+        ApiError::NotFound(format!("{what} not found"))
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(message) = &self {
+            tracing::error!("{message}");
+        }
+        let status = self.status();
+        let body = axum::Json(serde_json::json!({ "detail": self.to_string() }));
+        if status == StatusCode::UNAUTHORIZED {
+            (status, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response()
+        } else {
+            (status, body).into_response()
+        }
+    }
+}
+
+/// Store errors seen from a handler of `what` (e.g. "Notebook").
+pub fn store(what: &'static str) -> impl Fn(StoreError) -> ApiError {
+    move |e| match e {
+        StoreError::NotFound => ApiError::not_found(what),
+        StoreError::Conflict => ApiError::BadRequest(format!("{what} already exists")),
+        StoreError::Database(m) | StoreError::Shape(m) => ApiError::Internal(m),
+    }
+}

@@ -1,0 +1,57 @@
+//! `ephitup-api`: the app's REST API (axum) on the shared store, and the migrations command.
+//! Handlers read like the contract in `API.md`: authentication and validation at the edge
+//! (extractors), one error type that renders `{"detail": ...}`, repositories behind.
+
+pub mod auth;
+pub mod error;
+pub mod json;
+pub mod routes;
+pub mod settings;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use ephitup_store::{DbSettings, connect_app, migrate};
+
+use crate::settings::ApiSettings;
+use crate::state::AppState;
+
+/// Largest JSON body accepted (uploads have their own limit).
+const JSON_LIMIT: usize = 2 << 20;
+
+/// Serves the API until SIGTERM or SIGINT, then finishes the requests in flight.
+pub async fn serve() -> anyhow::Result<()> {
+    let settings = ApiSettings::from_env()?;
+    let db_settings = DbSettings::from_env()?;
+    let db = connect_app(&db_settings).await?;
+    let state = AppState {
+        db,
+        keys: Arc::new(auth::token::Keys::new(&settings.jwt_secret, settings.jwt_expires_minutes)),
+        login_limiter: Arc::new(auth::rate::LoginLimiter::default()),
+        migrations: migrate::embedded()?.len(),
+        settings: Arc::new(settings),
+    };
+    let bind = state.settings.bind;
+    let app = routes::router(state).layer(DefaultBodyLimit::max(JSON_LIMIT));
+    let listener =
+        tokio::net::TcpListener::bind(bind).await.map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
+    tracing::info!("listening on http://{bind}");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    tracing::info!("stopping: finishing requests in flight");
+}

@@ -1,0 +1,131 @@
+//! `/api/auth`: register, login, me, onboarding.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::Router;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post, put};
+use ephitup_store::StoreError;
+use ephitup_store::records::User;
+use ephitup_store::repo::users;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{CurrentUser, password};
+use crate::error::{ApiError, ApiResult, store};
+use crate::json::Json;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/register", post(register))
+        .route("/login", post(login))
+        .route("/me", get(me))
+        .route("/onboarding/complete", put(complete_onboarding))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Register {
+    email: String,
+    password: String,
+    display_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Login {
+    email: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct TokenResponse {
+    access_token: String,
+    token_type: &'static str,
+    user: User,
+}
+
+fn normalize_email(email: &str) -> ApiResult<String> {
+    let email = email.trim().to_ascii_lowercase();
+    let valid = email.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+    }) && email.len() <= 254
+        && !email.contains(char::is_whitespace);
+    if valid { Ok(email) } else { Err(ApiError::Unprocessable("email: not a valid email address".into())) }
+}
+
+fn token_for(state: &AppState, user: User) -> ApiResult<TokenResponse> {
+    let access_token = state.keys.issue(&user.id).map_err(|e| ApiError::Internal(format!("signing a token: {e}")))?;
+    Ok(TokenResponse { access_token, token_type: "bearer", user })
+}
+
+async fn register(
+    State(state): State<AppState>,
+    Json(body): Json<Register>,
+) -> ApiResult<(StatusCode, axum::Json<TokenResponse>)> {
+    if !state.settings.allow_registration {
+        return Err(ApiError::Forbidden("Registration is disabled".into()));
+    }
+    let email = normalize_email(&body.email)?;
+    password::check_strength(&body.password)?;
+    let display_name = body.display_name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    let hash = password::hash(body.password).await?;
+    let user = users::create(&state.db, &email, &hash, display_name.as_deref()).await.map_err(|e| match e {
+        StoreError::Conflict => ApiError::BadRequest("Email already registered".into()),
+        other => store("User")(other),
+    })?;
+    Ok((StatusCode::CREATED, axum::Json(token_for(&state, user)?)))
+}
+
+/// The client's address: the peer, or the proxy's `X-Forwarded-For` when the peer is local.
+fn client_address(peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+    if peer.ip().is_loopback() {
+        let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next());
+        if let Some(ip) = forwarded.and_then(|v| v.trim().parse().ok()) {
+            return ip;
+        }
+    }
+    peer.ip()
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Json(body): Json<Login>,
+) -> ApiResult<axum::Json<TokenResponse>> {
+    let email = body.email.trim().to_ascii_lowercase();
+    if !state.login_limiter.allow(client_address(peer, &headers), &email) {
+        return Err(ApiError::TooManyRequests("Too many login attempts; try again in a minute".into()));
+    }
+    let wrong = || ApiError::Unauthorized("Incorrect email or password".into());
+    let credentials = match users::credentials(&state.db, &email).await {
+        Ok(c) => c,
+        Err(StoreError::NotFound) => {
+            // Same work as a real check, so timing does not tell which emails exist.
+            let _ = password::verify(body.password, DUMMY_HASH.to_string()).await;
+            return Err(wrong());
+        }
+        Err(e) => return Err(store("User")(e)),
+    };
+    if !password::verify(body.password, credentials.password_hash).await {
+        return Err(wrong());
+    }
+    if !credentials.is_active {
+        return Err(ApiError::Forbidden("Inactive user".into()));
+    }
+    let user = users::get(&state.db, &credentials.id).await.map_err(store("User"))?;
+    Ok(axum::Json(token_for(&state, user)?))
+}
+
+/// An argon2id hash of a random password, verified against when the email is unknown.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$yKtO1vWLAkzmBGdaGnQlBN5D7hGqCM/oq0NmnEZ7U5k";
+
+async fn me(user: CurrentUser) -> axum::Json<User> {
+    axum::Json(user.0)
+}
+
+async fn complete_onboarding(State(state): State<AppState>, user: CurrentUser) -> ApiResult<axum::Json<User>> {
+    Ok(axum::Json(users::complete_onboarding(&state.db, user.id()).await.map_err(store("User"))?))
+}

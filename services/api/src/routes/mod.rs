@@ -1,0 +1,19 @@
+//! One router per resource, merged under `/api`.
+
+mod auth;
+mod health;
+mod notebooks;
+mod notes;
+
+use axum::Router;
+
+use crate::state::AppState;
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(health::router())
+        .nest("/auth", auth::router())
+        .nest("/notebooks", notebooks::router())
+        .nest("/notes", notes::router());
+    Router::new().merge(health::root_router()).nest("/api", api).with_state(state)
+}

@@ -1,0 +1,107 @@
+//! The API's settings from the environment. Secrets are read here and never printed.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {message}")]
+pub struct SettingsError {
+    pub name: &'static str,
+    pub message: String,
+}
+
+#[derive(Clone)]
+pub struct ApiSettings {
+    /// `API_BIND`, default `127.0.0.1:5055`.
+    pub bind: SocketAddr,
+    /// `JWT_SECRET`, or a secret generated once into `DATA_PATH/.secrets/jwt_secret`.
+    pub jwt_secret: Vec<u8>,
+    /// `JWT_EXPIRES_MINUTES`, default 1440.
+    pub jwt_expires_minutes: u64,
+    /// `ALLOW_REGISTRATION`, default true.
+    pub allow_registration: bool,
+    /// `DATA_PATH`, default `./data`.
+    pub data_path: PathBuf,
+}
+
+impl std::fmt::Debug for ApiSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiSettings")
+            .field("bind", &self.bind)
+            .field("jwt_secret", &"<redacted>")
+            .field("jwt_expires_minutes", &self.jwt_expires_minutes)
+            .field("allow_registration", &self.allow_registration)
+            .field("data_path", &self.data_path)
+            .finish()
+    }
+}
+
+impl ApiSettings {
+    pub fn from_env() -> Result<Self, SettingsError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let bind = match var("API_BIND") {
+            Some(v) => {
+                v.parse().map_err(|_| SettingsError { name: "API_BIND", message: format!("`{v}` is not host:port") })?
+            }
+            None => SocketAddr::from(([127, 0, 0, 1], 5055)),
+        };
+        let jwt_expires_minutes = match var("JWT_EXPIRES_MINUTES") {
+            Some(v) => v.parse().map_err(|_| SettingsError {
+                name: "JWT_EXPIRES_MINUTES",
+                message: format!("`{v}` is not a number"),
+            })?,
+            None => 1440,
+        };
+        let allow_registration = match var("ALLOW_REGISTRATION").as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("true" | "1" | "yes") => true,
+            Some("false" | "0" | "no") => false,
+            Some(v) => {
+                return Err(SettingsError {
+                    name: "ALLOW_REGISTRATION",
+                    message: format!("`{v}` is not true or false"),
+                });
+            }
+        };
+        let data_path = PathBuf::from(var("DATA_PATH").unwrap_or_else(|| "./data".into()));
+        let jwt_secret = match var("JWT_SECRET") {
+            Some(s) => s.into_bytes(),
+            None => stored_secret(&data_path, "jwt_secret").map_err(|e| SettingsError {
+                name: "JWT_SECRET",
+                message: format!("not set, and no secret could be kept in {}: {e}", data_path.display()),
+            })?,
+        };
+        if jwt_secret.len() < 16 {
+            return Err(SettingsError { name: "JWT_SECRET", message: "must be at least 16 bytes".into() });
+        }
+        Ok(Self { bind, jwt_secret, jwt_expires_minutes, allow_registration, data_path })
+    }
+}
+
+/// A random secret kept in `DATA_PATH/.secrets/<name>` (mode 0600), created on first use, so
+/// a first local run needs no setup and restarts keep sessions valid.
+pub fn stored_secret(data_path: &Path, name: &str) -> std::io::Result<Vec<u8>> {
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let dir = data_path.join(".secrets");
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
+    let path = dir.join(name);
+    match std::fs::read(&path) {
+        Ok(secret) if !secret.is_empty() => return Ok(secret),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    // create_new: when two processes race, one writes and the other reads what it wrote.
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
+        Ok(mut f) => {
+            f.write_all(secret.as_bytes())?;
+            f.sync_all()?;
+            Ok(secret.into_bytes())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => std::fs::read(&path),
+        Err(e) => Err(e),
+    }
+}

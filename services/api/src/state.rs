@@ -1,0 +1,19 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use ephitup_store::Db;
+
+use crate::auth::rate::LoginLimiter;
+use crate::auth::token::Keys;
+use crate::settings::ApiSettings;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<ApiSettings>,
+    pub keys: Arc<Keys>,
+    pub login_limiter: Arc<LoginLimiter>,
+    /// How many migrations this build knows: the database is current when it has them all.
+    pub migrations: usize,
+}

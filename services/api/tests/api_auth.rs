@@ -1,0 +1,210 @@
+//! Authentication against the real API and database: register, login, me, onboarding, the
+//! error shapes, JWT rejections, and the login rate limit.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod support;
+
+use jsonwebtoken::{EncodingKey, Header, encode};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use support::{Api, JWT_SECRET};
+
+#[tokio::test]
+async fn register_login_me_and_onboarding() {
+    let api = Api::start();
+    let (status, body) = api
+        .call(
+            Method::POST,
+            "/auth/register",
+            None,
+            Some(json!({"email": "Ada@Example.com", "password": "Str0ng!pass", "display_name": "Ada"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["token_type"], "bearer");
+    let user = &body["user"];
+    assert_eq!(user["email"], "ada@example.com");
+    assert_eq!(
+        (user["is_active"].clone(), user["is_admin"].clone(), user["has_completed_onboarding"].clone()),
+        (json!(true), json!(false), json!(false))
+    );
+    assert!(user["id"].as_str().unwrap().starts_with("user:"));
+    assert!(user.get("password_hash").is_none(), "never sent");
+
+    let (status, body) = api
+        .call(
+            Method::POST,
+            "/auth/register",
+            None,
+            Some(json!({"email": "ada@example.com", "password": "Str0ng!pass"})),
+        )
+        .await;
+    assert_eq!((status, body["detail"].as_str().unwrap()), (StatusCode::BAD_REQUEST, "Email already registered"));
+
+    let (status, body) = api
+        .call(Method::POST, "/auth/login", None, Some(json!({"email": "ada@example.com", "password": "Str0ng!pass"})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let token = body["access_token"].as_str().unwrap().to_string();
+    let (status, me) = api.call(Method::GET, "/auth/me", Some(&token), None).await;
+    assert_eq!((status, me["email"].as_str().unwrap()), (StatusCode::OK, "ada@example.com"));
+    let (status, me) = api.call(Method::PUT, "/auth/onboarding/complete", Some(&token), None).await;
+    assert_eq!((status, me["has_completed_onboarding"].clone()), (StatusCode::OK, json!(true)));
+
+    let resp = api
+        .http
+        .post(api.url("/auth/login"))
+        .json(&json!({"email": "ada@example.com", "password": "Wrong!pass1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(resp.headers()["www-authenticate"], "Bearer");
+    assert_eq!(resp.json::<serde_json::Value>().await.unwrap()["detail"], "Incorrect email or password");
+    let (status, _) = api
+        .call(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({"email": "nobody@example.com", "password": "Str0ng!pass"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn bad_input_gets_clear_4xx_never_500() {
+    let api = Api::start();
+    let (status, body) = api
+        .call(Method::POST, "/auth/register", None, Some(json!({"email": "a@example.com", "password": "weak"})))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["detail"].as_str().unwrap().starts_with("password"), "{body}");
+    let (status, body) = api
+        .call(Method::POST, "/auth/register", None, Some(json!({"email": "not-an-email", "password": "Str0ng!pass"})))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["detail"].as_str().unwrap().starts_with("email"), "{body}");
+    let (status, body) = api.call(Method::POST, "/auth/register", None, Some(json!({"email": "a@example.com"}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["detail"].as_str().unwrap().contains("password"), "the missing field is named: {body}");
+    let (status, body) =
+        api.call(Method::POST, "/auth/register", None, Some(json!({"email": 5, "password": "Str0ng!pass"}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
+    let resp = api
+        .http
+        .post(api.url("/auth/register"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(resp.json::<serde_json::Value>().await.unwrap()["detail"].is_string());
+    let resp =
+        api.http.post(api.url("/auth/register")).header("content-type", "text/plain").body("hi").send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let big = format!("{{\"email\": \"{}\"}}", "a".repeat(3 << 20));
+    // Its own client: the server closes a connection whose body it refused to read.
+    let resp = reqwest::Client::new()
+        .post(api.url("/auth/register"))
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(resp.json::<serde_json::Value>().await.unwrap()["detail"].is_string());
+    let (token, _) = api.user("b@example.com").await;
+    let (status, body) = api.call(Method::GET, "/notebooks?order_by=sideways", Some(&token), None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, _) = api.call(Method::GET, "/notebooks/notebook:⟨x⟩;DROP", Some(&token), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+fn token_with(secret: &str, sub: &str, exp: u64, alg: jsonwebtoken::Algorithm) -> String {
+    encode(&Header::new(alg), &json!({"sub": sub, "exp": exp}), &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+}
+
+#[tokio::test]
+async fn bad_tokens_are_401() {
+    let api = Api::start();
+    let (token, id) = api.user("c@example.com").await;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let good = token_with(JWT_SECRET, &id, now + 600, jsonwebtoken::Algorithm::HS256);
+    assert_eq!(
+        api.call(Method::GET, "/auth/me", Some(&good), None).await.0,
+        StatusCode::OK,
+        "a token we sign ourselves works"
+    );
+
+    let mut tampered = token.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    let expired = token_with(JWT_SECRET, &id, now - 10, jsonwebtoken::Algorithm::HS256);
+    let wrong_secret = token_with("another-secret-of-some-length", &id, now + 600, jsonwebtoken::Algorithm::HS256);
+    let hs512 = token_with(JWT_SECRET, &id, now + 600, jsonwebtoken::Algorithm::HS512);
+    use base64::Engine;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let none = format!(
+        "{}.{}.",
+        b64(br#"{"alg":"none","typ":"JWT"}"#),
+        b64(format!(r#"{{"sub":"{id}","exp":{}}}"#, now + 600).as_bytes())
+    );
+    let ghost = token_with(JWT_SECRET, "user:doesnotexist", now + 600, jsonwebtoken::Algorithm::HS256);
+    for (what, t) in [
+        ("tampered", tampered),
+        ("expired", expired),
+        ("wrong secret", wrong_secret),
+        ("HS512", hs512),
+        ("alg none", none),
+        ("unknown user", ghost),
+        ("garbage", "x.y.z".into()),
+    ] {
+        let (status, body) = api.call(Method::GET, "/auth/me", Some(&t), None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: {body}");
+    }
+    assert_eq!(api.call(Method::GET, "/auth/me", None, None).await.0, StatusCode::UNAUTHORIZED);
+
+    // A deleted user's token stops working at once.
+    let conn = ephitup_store::connect_app(&settings(&api)).await.unwrap();
+    conn.query(format!("DELETE {id}")).await.unwrap().check().unwrap();
+    assert_eq!(api.call(Method::GET, "/auth/me", Some(&token), None).await.0, StatusCode::UNAUTHORIZED);
+}
+
+fn settings(api: &Api) -> ephitup_store::DbSettings {
+    let env = api.db.env();
+    ephitup_store::DbSettings::from_lookup(|n| env.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone())).unwrap()
+}
+
+#[tokio::test]
+async fn login_is_rate_limited_per_account() {
+    let api = Api::start();
+    api.user("d@example.com").await;
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(
+            api.call(
+                Method::POST,
+                "/auth/login",
+                None,
+                Some(json!({"email": "d@example.com", "password": "Wrong!pass1"})),
+            )
+            .await
+            .0,
+        );
+    }
+    assert!(statuses[..10].iter().all(|s| *s == StatusCode::UNAUTHORIZED), "{statuses:?}");
+    assert_eq!(statuses[11], StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn health_and_config() {
+    let api = Api::start();
+    let (status, body) = api.call(Method::GET, "/health", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = api.call(Method::GET, "/config", None, None).await;
+    assert_eq!((status, body["dbStatus"].as_str().unwrap()), (StatusCode::OK, "online"));
+}

@@ -1,0 +1,41 @@
+//! Record ids as the API sees them: `notebook:abc` or just `abc`. Only plain keys are
+//! accepted, and queries build the record with `type::record(table, key)`, so an id from a
+//! URL can never name another table or inject SurrealQL.
+
+/// The key part of a record id of a known table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordKey(String);
+
+impl RecordKey {
+    /// Parses `table:key` (the table must match) or a bare `key`.
+    pub fn parse(table: &str, id: &str) -> Option<RecordKey> {
+        let key = match id.split_once(':') {
+            Some((t, key)) if t == table => key,
+            Some(_) => return None,
+            None => id,
+        };
+        let key = key.trim_start_matches('⟨').trim_end_matches('⟩');
+        let plain = !key.is_empty()
+            && key.len() <= 64
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        plain.then(|| RecordKey(key.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_own_table_and_bare_keys_only() {
+        assert_eq!(RecordKey::parse("note", "note:abc").map(|k| k.0), Some("abc".into()));
+        assert_eq!(RecordKey::parse("note", "abc").map(|k| k.0), Some("abc".into()));
+        assert_eq!(RecordKey::parse("note", "user:abc"), None);
+        assert_eq!(RecordKey::parse("note", "a;DELETE user"), None);
+        assert_eq!(RecordKey::parse("note", ""), None);
+    }
+}

@@ -1,0 +1,126 @@
+//! Notebooks of one owner.
+
+use serde_json::{Value, json};
+
+use super::{one, rows};
+use crate::connect::Db;
+use crate::error::StoreError;
+use crate::ids::RecordKey;
+use crate::records::Notebook;
+
+const FIELDS: &str = "<string> id AS id, name, description, archived, <string> created AS created, \
+     <string> updated AS updated, count(<-reference) AS source_count, count(<-artifact) AS note_count";
+
+/// How a list is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderBy {
+    Updated,
+    Created,
+    Name,
+}
+
+/// The changes of an update; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct NotebookChanges {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub archived: Option<bool>,
+}
+
+fn key(id: &str) -> Result<RecordKey, StoreError> {
+    RecordKey::parse("notebook", id).ok_or(StoreError::NotFound)
+}
+
+fn owner_key(owner: &str) -> Result<RecordKey, StoreError> {
+    RecordKey::parse("user", owner).ok_or(StoreError::NotFound)
+}
+
+pub async fn list(
+    db: &Db,
+    owner: &str,
+    archived: Option<bool>,
+    order: OrderBy,
+    descending: bool,
+) -> Result<Vec<Notebook>, StoreError> {
+    let owner = owner_key(owner)?;
+    let field = match order {
+        OrderBy::Updated => "updated",
+        OrderBy::Created => "created",
+        OrderBy::Name => "name",
+    };
+    let direction = if descending { "DESC" } else { "ASC" };
+    let filter = if archived.is_some() { " AND archived = $archived" } else { "" };
+    rows(
+        db,
+        &format!("SELECT {FIELDS} FROM notebook WHERE owner = type::record('user', $owner){filter} ORDER BY {field} {direction}"),
+        vec![("owner", json!(owner.as_str())), ("archived", json!(archived))],
+    )
+    .await
+}
+
+pub async fn create(db: &Db, owner: &str, name: &str, description: &str) -> Result<Notebook, StoreError> {
+    let owner = owner_key(owner)?;
+    let created: Vec<Value> = rows(
+        db,
+        "CREATE notebook SET name = $name, description = $description, owner = type::record('user', $owner) RETURN VALUE <string> id",
+        vec![("name", json!(name)), ("description", json!(description)), ("owner", json!(owner.as_str()))],
+    )
+    .await?;
+    let id =
+        created.first().and_then(Value::as_str).ok_or_else(|| StoreError::Shape("CREATE returned no id".into()))?;
+    get(db, &format!("user:{}", owner.as_str()), id).await
+}
+
+pub async fn get(db: &Db, owner: &str, id: &str) -> Result<Notebook, StoreError> {
+    let (owner, key) = (owner_key(owner)?, key(id)?);
+    one(
+        db,
+        &format!("SELECT {FIELDS} FROM type::record('notebook', $key) WHERE owner = type::record('user', $owner)"),
+        vec![("key", json!(key.as_str())), ("owner", json!(owner.as_str()))],
+    )
+    .await
+}
+
+pub async fn update(db: &Db, owner: &str, id: &str, changes: NotebookChanges) -> Result<Notebook, StoreError> {
+    let (owner_k, key) = (owner_key(owner)?, key(id)?);
+    let mut sets = vec!["updated = time::now()"];
+    if changes.name.is_some() {
+        sets.push("name = $name");
+    }
+    if changes.description.is_some() {
+        sets.push("description = $description");
+    }
+    if changes.archived.is_some() {
+        sets.push("archived = $archived");
+    }
+    let updated: Vec<Value> = rows(
+        db,
+        &format!(
+            "UPDATE type::record('notebook', $key) SET {} WHERE owner = type::record('user', $owner) RETURN VALUE <string> id",
+            sets.join(", ")
+        ),
+        vec![
+            ("key", json!(key.as_str())),
+            ("owner", json!(owner_k.as_str())),
+            ("name", json!(changes.name)),
+            ("description", json!(changes.description)),
+            ("archived", json!(changes.archived)),
+        ],
+    )
+    .await?;
+    if updated.is_empty() {
+        return Err(StoreError::NotFound);
+    }
+    get(db, owner, id).await
+}
+
+pub async fn delete(db: &Db, owner: &str, id: &str) -> Result<(), StoreError> {
+    let (owner, key) = (owner_key(owner)?, key(id)?);
+    let deleted: Vec<Value> = rows(
+        db,
+        "DELETE type::record('notebook', $key) WHERE owner = type::record('user', $owner) RETURN BEFORE",
+        vec![("key", json!(key.as_str())), ("owner", json!(owner.as_str()))],
+    )
+    .await?;
+    if deleted.is_empty() { Err(StoreError::NotFound) } else { Ok(()) }
+}

@@ -22,6 +22,8 @@ pub struct ApiSettings {
     pub allow_registration: bool,
     /// `DATA_PATH`, default `./data`.
     pub data_path: PathBuf,
+    /// Whether `OPENAI_API_KEY` is set: a deployment-wide key for users without their own.
+    pub openai_fallback: bool,
 }
 
 impl std::fmt::Debug for ApiSettings {
@@ -32,6 +34,7 @@ impl std::fmt::Debug for ApiSettings {
             .field("jwt_expires_minutes", &self.jwt_expires_minutes)
             .field("allow_registration", &self.allow_registration)
             .field("data_path", &self.data_path)
+            .field("openai_fallback", &self.openai_fallback)
             .finish()
     }
 }
@@ -73,7 +76,8 @@ impl ApiSettings {
         if jwt_secret.len() < 16 {
             return Err(SettingsError { name: "JWT_SECRET", message: "must be at least 16 bytes".into() });
         }
-        Ok(Self { bind, jwt_secret, jwt_expires_minutes, allow_registration, data_path })
+        let openai_fallback = var("OPENAI_API_KEY").is_some();
+        Ok(Self { bind, jwt_secret, jwt_expires_minutes, allow_registration, data_path, openai_fallback })
     }
 }
 

@@ -42,3 +42,52 @@ pub struct Note {
     pub created: String,
     pub updated: String,
 }
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    pub id: String,
+    pub name: String,
+    pub provider: String,
+    #[serde(rename = "type")]
+    pub model_type: String,
+    pub created: String,
+    pub updated: String,
+}
+
+/// A user's default models (ids of their `model` rows), each unset until chosen.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultModels {
+    pub default_chat_model: Option<String>,
+    pub default_transformation_model: Option<String>,
+    pub large_context_model: Option<String>,
+    pub default_text_to_speech_model: Option<String>,
+    pub default_speech_to_text_model: Option<String>,
+    pub default_embedding_model: Option<String>,
+    pub default_tools_model: Option<String>,
+}
+
+impl DefaultModels {
+    pub const FIELDS: [&'static str; 7] = [
+        "default_chat_model",
+        "default_transformation_model",
+        "large_context_model",
+        "default_text_to_speech_model",
+        "default_speech_to_text_model",
+        "default_embedding_model",
+        "default_tools_model",
+    ];
+
+    /// Each field with its value, in `FIELDS` order.
+    pub fn entries(&self) -> [(&'static str, Option<&str>); 7] {
+        [
+            (Self::FIELDS[0], self.default_chat_model.as_deref()),
+            (Self::FIELDS[1], self.default_transformation_model.as_deref()),
+            (Self::FIELDS[2], self.large_context_model.as_deref()),
+            (Self::FIELDS[3], self.default_text_to_speech_model.as_deref()),
+            (Self::FIELDS[4], self.default_speech_to_text_model.as_deref()),
+            (Self::FIELDS[5], self.default_embedding_model.as_deref()),
+            (Self::FIELDS[6], self.default_tools_model.as_deref()),
+        ]
+    }
+}

@@ -2,6 +2,7 @@
 
 mod auth;
 mod health;
+mod models;
 mod notebooks;
 mod notes;
 
@@ -13,6 +14,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(health::router())
         .nest("/auth", auth::router())
+        .nest("/models", models::router())
         .nest("/notebooks", notebooks::router())
         .nest("/notes", notes::router());
     Router::new().merge(health::root_router()).nest("/api", api).with_state(state)

@@ -34,6 +34,7 @@ impl Api {
             .env("API_BIND", format!("127.0.0.1:{port}"))
             .env("JWT_SECRET", JWT_SECRET)
             .env("DATA_PATH", data.path())
+            .env_remove("OPENAI_API_KEY")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(data.path().join("api.log")).expect("log file"))
             .spawn()

@@ -91,3 +91,30 @@ impl DefaultModels {
         ]
     }
 }
+
+/// A job of the queue (`command`), as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub job_id: String,
+    pub status: String,
+    pub result: Option<serde_json::Value>,
+    pub error_message: Option<String>,
+    pub progress: Option<serde_json::Value>,
+    pub created: String,
+    pub updated: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Episode {
+    pub id: String,
+    pub name: String,
+    pub episode_profile: serde_json::Value,
+    pub speaker_profile: serde_json::Value,
+    pub briefing: String,
+    pub audio_file: Option<String>,
+    pub transcript: Option<serde_json::Value>,
+    pub outline: Option<serde_json::Value>,
+    pub created: String,
+    pub job_id: Option<String>,
+    pub job_status: Option<String>,
+}

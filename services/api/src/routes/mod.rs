@@ -1,10 +1,12 @@
 //! One router per resource, merged under `/api`.
 
 mod auth;
+mod commands;
 mod health;
 mod models;
 mod notebooks;
 mod notes;
+mod podcasts;
 
 use axum::Router;
 
@@ -16,6 +18,8 @@ pub fn router(state: AppState) -> Router {
         .nest("/auth", auth::router())
         .nest("/models", models::router())
         .nest("/notebooks", notebooks::router())
-        .nest("/notes", notes::router());
+        .nest("/notes", notes::router())
+        .nest("/podcasts", podcasts::router())
+        .nest("/commands", commands::router());
     Router::new().merge(health::root_router()).nest("/api", api).with_state(state)
 }

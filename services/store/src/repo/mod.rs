@@ -4,6 +4,7 @@
 pub mod models;
 pub mod notebooks;
 pub mod notes;
+pub mod podcasts;
 pub mod users;
 
 use serde::de::DeserializeOwned;

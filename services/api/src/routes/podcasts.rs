@@ -1,0 +1,160 @@
+//! `/api/podcasts`: submit a generation (the episode and its job are created at once; the
+//! worker does the rest), follow the job, list, read and delete episodes, and stream their
+//! audio with HTTP Range support.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use ephitup_store::StoreError;
+use ephitup_store::records::Episode;
+use ephitup_store::repo::podcasts::{self, Submission};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, ApiResult, store};
+use crate::json::Json;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/generate", post(generate))
+        .route("/create", post(generate))
+        .route("/jobs/{id}", get(super::commands::job))
+        .route("/episodes", get(list))
+        .route("/episodes/{id}", get(read).delete(remove))
+        .route("/episodes/{id}/audio", get(audio))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Generate {
+    episode_profile: String,
+    speaker_profile: String,
+    episode_name: String,
+    content: Option<String>,
+    notebook_id: Option<String>,
+    briefing_suffix: Option<String>,
+}
+
+async fn generate(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Json(body): Json<Generate>,
+) -> ApiResult<axum::Json<Value>> {
+    let episode_name = body.episode_name.trim().to_string();
+    if episode_name.is_empty() || episode_name.chars().count() > 200 {
+        return Err(ApiError::Unprocessable("episode_name: 1 to 200 characters".into()));
+    }
+    let lookup = |table: &'static str, name: String, field: &'static str| {
+        let state = state.clone();
+        let user = user.clone();
+        async move {
+            podcasts::profile_by_name(&state.db, user.id(), table, &name).await.map_err(|e| match e {
+                StoreError::NotFound => ApiError::Unprocessable(format!("{field}: no profile named `{name}`")),
+                other => store("Profile")(other),
+            })
+        }
+    };
+    let episode_profile = lookup("episode_profile", body.episode_profile.clone(), "episode_profile").await?;
+    let speaker_profile = lookup("speaker_profile", body.speaker_profile.clone(), "speaker_profile").await?;
+    let mut content = body.content.unwrap_or_default();
+    if let Some(nb) = &body.notebook_id {
+        let text = podcasts::notebook_text(&state.db, user.id(), nb).await.map_err(store("Notebook"))?;
+        if !text.is_empty() {
+            if !content.is_empty() {
+                content.push_str("\n\n");
+            }
+            content.push_str(&text);
+        }
+    }
+    if content.trim().is_empty() {
+        return Err(ApiError::Unprocessable(
+            "content: give `content`, or a `notebook_id` with notes or sources".into(),
+        ));
+    }
+    let mut briefing = episode_profile.get("default_briefing").and_then(Value::as_str).unwrap_or_default().to_string();
+    if let Some(suffix) = body.briefing_suffix.filter(|s| !s.trim().is_empty()) {
+        briefing.push_str("\n\n");
+        briefing.push_str(suffix.trim());
+    }
+    let submission =
+        Submission { episode_name: episode_name.clone(), episode_profile, speaker_profile, briefing, content };
+    let job_id = podcasts::submit(&state.db, user.id(), submission).await.map_err(store("Podcast"))?;
+    Ok(axum::Json(json!({
+        "job_id": job_id,
+        "status": "submitted",
+        "message": format!("Podcast generation started for '{episode_name}'"),
+        "episode_profile": body.episode_profile,
+        "episode_name": episode_name,
+    })))
+}
+
+/// An episode as clients read it.
+#[derive(Serialize)]
+struct EpisodeView {
+    #[serde(flatten)]
+    episode: Episode,
+    audio_url: Option<String>,
+}
+
+fn view(episode: Episode) -> EpisodeView {
+    let audio_url = episode.audio_file.as_ref().map(|_| format!("/api/podcasts/episodes/{}/audio", episode.id));
+    EpisodeView { episode, audio_url }
+}
+
+async fn list(State(state): State<AppState>, user: CurrentUser) -> ApiResult<axum::Json<Vec<EpisodeView>>> {
+    let episodes = podcasts::episodes(&state.db, user.id()).await.map_err(store("Episode"))?;
+    Ok(axum::Json(episodes.into_iter().map(view).collect()))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<EpisodeView>> {
+    Ok(axum::Json(view(podcasts::episode(&state.db, user.id(), &id).await.map_err(store("Episode"))?)))
+}
+
+async fn remove(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let episode = podcasts::delete_episode(&state.db, user.id(), &id).await.map_err(store("Episode"))?;
+    if let Some(path) = episode.audio_file.as_deref().and_then(|f| audio_path(&state, f)) {
+        if let Err(e) = std::fs::remove_file(&path) {
+            tracing::warn!("episode {} deleted, its audio {} not: {e}", episode.id, path.display());
+        }
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The audio file of an episode, only if it lies under `DATA_PATH`.
+fn audio_path(state: &AppState, file: &str) -> Option<std::path::PathBuf> {
+    let root = std::fs::canonicalize(&state.settings.data_path).ok()?;
+    let path = std::fs::canonicalize(root.join(file)).ok()?;
+    path.starts_with(&root).then_some(path)
+}
+
+async fn audio(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    request: Request,
+) -> ApiResult<Response> {
+    let episode = podcasts::episode(&state.db, user.id(), &id).await.map_err(store("Episode"))?;
+    let path = episode
+        .audio_file
+        .as_deref()
+        .and_then(|f| audio_path(&state, f))
+        .ok_or_else(|| ApiError::not_found("Audio"))?;
+    let served = tower_http::services::ServeFile::new_with_mime(
+        path,
+        &"audio/mpeg".parse().map_err(|_| ApiError::Internal("mime".into()))?,
+    )
+    .oneshot(request)
+    .await
+    .map_err(|e| ApiError::Internal(format!("serving audio: {e}")))?;
+    Ok(served.map(Body::new).into_response())
+}

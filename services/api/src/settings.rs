@@ -24,6 +24,8 @@ pub struct ApiSettings {
     pub data_path: PathBuf,
     /// Whether `OPENAI_API_KEY` is set: a deployment-wide key for users without their own.
     pub openai_fallback: bool,
+    /// `UPLOAD_MAX_BYTES`, default 50 MiB: the largest uploaded file.
+    pub upload_max_bytes: usize,
 }
 
 impl std::fmt::Debug for ApiSettings {
@@ -35,6 +37,7 @@ impl std::fmt::Debug for ApiSettings {
             .field("allow_registration", &self.allow_registration)
             .field("data_path", &self.data_path)
             .field("openai_fallback", &self.openai_fallback)
+            .field("upload_max_bytes", &self.upload_max_bytes)
             .finish()
     }
 }
@@ -77,7 +80,22 @@ impl ApiSettings {
             return Err(SettingsError { name: "JWT_SECRET", message: "must be at least 16 bytes".into() });
         }
         let openai_fallback = var("OPENAI_API_KEY").is_some();
-        Ok(Self { bind, jwt_secret, jwt_expires_minutes, allow_registration, data_path, openai_fallback })
+        let upload_max_bytes = match var("UPLOAD_MAX_BYTES") {
+            Some(v) => v.parse().map_err(|_| SettingsError {
+                name: "UPLOAD_MAX_BYTES",
+                message: format!("`{v}` is not a number of bytes"),
+            })?,
+            None => 50 << 20,
+        };
+        Ok(Self {
+            bind,
+            jwt_secret,
+            jwt_expires_minutes,
+            allow_registration,
+            data_path,
+            openai_fallback,
+            upload_max_bytes,
+        })
     }
 }
 

@@ -118,3 +118,36 @@ pub struct Episode {
     pub job_id: Option<String>,
     pub job_status: Option<String>,
 }
+
+/// Where a source's content comes from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Asset {
+    pub url: Option<String>,
+    /// Relative to `DATA_PATH`.
+    pub file_path: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    pub id: String,
+    pub title: Option<String>,
+    pub topics: Vec<String>,
+    pub asset: Option<Asset>,
+    pub embedded: bool,
+    pub embedded_chunks: i64,
+    pub insights_count: i64,
+    pub created: String,
+    pub updated: String,
+    pub command_id: Option<String>,
+    pub status: Option<String>,
+}
+
+/// A source with its text and links, for the detail view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceDetail {
+    #[serde(flatten)]
+    pub source: Source,
+    pub full_text: Option<String>,
+    pub notebooks: Vec<String>,
+    pub error_message: Option<String>,
+}

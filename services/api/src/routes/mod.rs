@@ -7,18 +7,21 @@ mod models;
 mod notebooks;
 mod notes;
 mod podcasts;
+mod sources;
 
 use axum::Router;
 
 use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
+    let upload_limit = state.settings.upload_max_bytes;
     let api = Router::new()
         .merge(health::router())
         .nest("/auth", auth::router())
         .nest("/models", models::router())
         .nest("/notebooks", notebooks::router())
         .nest("/notes", notes::router())
+        .nest("/sources", sources::router(upload_limit))
         .nest("/podcasts", podcasts::router())
         .nest("/commands", commands::router());
     Router::new().merge(health::root_router()).nest("/api", api).with_state(state)

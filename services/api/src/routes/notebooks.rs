@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use ephitup_store::records::Notebook;
 use ephitup_store::repo::notebooks::{self, NotebookChanges, OrderBy};
 use serde::Deserialize;
@@ -14,7 +14,10 @@ use crate::json::Json;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(list).post(create)).route("/{id}", get(read).put(update).delete(remove))
+    Router::new()
+        .route("/", get(list).post(create))
+        .route("/{id}", get(read).put(update).delete(remove))
+        .route("/{id}/sources/{source_id}", post(link_source).delete(unlink_source))
 }
 
 #[derive(Deserialize)]
@@ -107,5 +110,25 @@ async fn update(
 
 async fn remove(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> ApiResult<StatusCode> {
     notebooks::delete(&state.db, user.id(), &id).await.map_err(store("Notebook"))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn link_source(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, source_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    ephitup_store::repo::sources::link(&state.db, user.id(), &id, &source_id)
+        .await
+        .map_err(store("Notebook or source"))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn unlink_source(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, source_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    ephitup_store::repo::sources::unlink(&state.db, user.id(), &id, &source_id).await.map_err(store("Link"))?;
     Ok(StatusCode::NO_CONTENT)
 }

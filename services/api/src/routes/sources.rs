@@ -1,0 +1,316 @@
+//! `/api/sources`: text, link and upload sources, as multipart (`POST /sources`) or JSON
+//! (`POST /sources/json`). Uploads are stored per user under `DATA_PATH/uploads/<user>/`
+//! with generated names (the client's file name is never a path), within a size limit.
+//! Every source gets a `process_source` job the worker fills it in from.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use ephitup_store::records::{Asset, Source, SourceDetail};
+use ephitup_store::repo::sources::{self, NewSource, Page};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, ApiResult, store};
+use crate::json::Json;
+use crate::state::AppState;
+
+pub fn router(upload_limit: usize) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/",
+            get(list).post(create_multipart).layer(DefaultBodyLimit::max(upload_limit.saturating_add(64 << 10))),
+        )
+        .route("/json", post(create_json))
+        .route("/{id}", get(read).put(update).delete(remove))
+        .route("/{id}/status", get(status))
+        .route("/{id}/download", get(download))
+}
+
+/// A submission, from either form.
+#[derive(Default)]
+struct Submitted {
+    kind: Option<String>,
+    content: Option<String>,
+    url: Option<String>,
+    title: Option<String>,
+    notebooks: Vec<String>,
+    file: Option<(String, Vec<u8>)>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonSource {
+    #[serde(rename = "type")]
+    kind: String,
+    content: Option<String>,
+    url: Option<String>,
+    title: Option<String>,
+    #[serde(default)]
+    notebooks: Vec<String>,
+    #[serde(default)]
+    async_processing: Option<bool>,
+}
+
+async fn create_json(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Json(body): Json<JsonSource>,
+) -> ApiResult<(StatusCode, axum::Json<Source>)> {
+    let _ = body.async_processing;
+    let submitted = Submitted {
+        kind: Some(body.kind),
+        content: body.content,
+        url: body.url,
+        title: body.title,
+        notebooks: body.notebooks,
+        file: None,
+    };
+    create(&state, &user, submitted).await
+}
+
+async fn create_multipart(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    mut form: Multipart,
+) -> ApiResult<(StatusCode, axum::Json<Source>)> {
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(format!("file: larger than {} bytes", state.settings.upload_max_bytes))
+        } else {
+            ApiError::BadRequest(format!("multipart body: {}", e.body_text()))
+        }
+    };
+    let mut s = Submitted::default();
+    while let Some(field) = form.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or_default().to_string();
+        match name.as_str() {
+            "file" => {
+                let file_name = field.file_name().unwrap_or("upload").to_string();
+                let bytes = field.bytes().await.map_err(bad)?;
+                if bytes.len() > state.settings.upload_max_bytes {
+                    return Err(ApiError::PayloadTooLarge(format!(
+                        "file: larger than {} bytes",
+                        state.settings.upload_max_bytes
+                    )));
+                }
+                s.file = Some((file_name, bytes.to_vec()));
+            }
+            "type" | "content" | "url" | "title" | "notebooks" | "async_processing" => {
+                let text = field.text().await.map_err(bad)?;
+                match name.as_str() {
+                    "type" => s.kind = Some(text),
+                    "content" => s.content = Some(text),
+                    "url" => s.url = Some(text),
+                    "title" => s.title = Some(text),
+                    "notebooks" if !text.trim().is_empty() => {
+                        s.notebooks = serde_json::from_str(&text)
+                            .map_err(|_| ApiError::Unprocessable("notebooks: a JSON array of notebook ids".into()))?;
+                    }
+                    _ => {}
+                }
+            }
+            other => return Err(ApiError::Unprocessable(format!("{other}: unknown field"))),
+        }
+    }
+    create(&state, &user, s).await
+}
+
+async fn create(state: &AppState, user: &CurrentUser, s: Submitted) -> ApiResult<(StatusCode, axum::Json<Source>)> {
+    let kind = s.kind.unwrap_or_default();
+    let title = s.title.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+    let (content, asset) = match kind.as_str() {
+        "text" => {
+            let content = s
+                .content
+                .filter(|c| !c.trim().is_empty())
+                .ok_or_else(|| ApiError::Unprocessable("content: required for a text source".into()))?;
+            (Some(content), Asset::default())
+        }
+        "link" => {
+            let url = s.url.map(|u| u.trim().to_string()).unwrap_or_default();
+            check_url(&url)?;
+            (None, Asset { url: Some(url), file_path: None })
+        }
+        "upload" => {
+            let (name, bytes) = s.file.ok_or_else(|| ApiError::Unprocessable("file: required for an upload".into()))?;
+            let path = store_upload(state, user.id(), &name, &bytes)?;
+            (None, Asset { url: None, file_path: Some(path) })
+        }
+        _ => return Err(ApiError::Unprocessable("type: one of text, link, upload".into())),
+    };
+    let file_path = asset.file_path.clone();
+    let new = NewSource { kind, title, content, asset, notebooks: s.notebooks };
+    match sources::create(&state.db, user.id(), new).await {
+        Ok(source) => Ok((StatusCode::CREATED, axum::Json(source))),
+        Err(e) => {
+            // Nothing refers to a file of a source that was not created.
+            if let Some(p) = file_path {
+                let _ = std::fs::remove_file(state.settings.data_path.join(p));
+            }
+            Err(store("Notebook")(e))
+        }
+    }
+}
+
+fn check_url(url: &str) -> ApiResult<()> {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default()).unwrap_or_default();
+    if host.is_empty() || url.len() > 2048 || url.contains(char::is_whitespace) {
+        return Err(ApiError::Unprocessable("url: an http:// or https:// URL".into()));
+    }
+    Ok(())
+}
+
+/// Writes an upload under `uploads/<user key>/` with a generated name; returns its path
+/// relative to `DATA_PATH`.
+fn store_upload(state: &AppState, user_id: &str, file_name: &str, bytes: &[u8]) -> ApiResult<String> {
+    let user_key =
+        ephitup_store::RecordKey::parse("user", user_id).ok_or_else(|| ApiError::Internal("bad user id".into()))?;
+    let ext: String = std::path::Path::new(file_name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .filter(|e| e.len() <= 10 && e.chars().all(|c| c.is_ascii_alphanumeric()))
+        .map(|e| format!(".{}", e.to_ascii_lowercase()))
+        .unwrap_or_default();
+    let mut random = [0u8; 12];
+    getrandom::fill(&mut random).map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?;
+    let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let relative = format!("uploads/{}/{name}{ext}", user_key.as_str());
+    let path = state.settings.data_path.join(&relative);
+    let write = || -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&path, bytes)
+    };
+    write().map_err(|e| ApiError::Internal(format!("storing upload {}: {e}", path.display())))?;
+    Ok(relative)
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    notebook_id: Option<String>,
+    limit: Option<u32>,
+    offset: Option<u32>,
+    sort_by: Option<String>,
+    sort_order: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<axum::Json<Vec<Source>>> {
+    let sort_by = match q.sort_by.as_deref().unwrap_or("updated") {
+        "updated" => "updated",
+        "created" => "created",
+        "title" => "title",
+        _ => return Err(ApiError::Unprocessable("sort_by: one of updated, created, title".into())),
+    };
+    let descending = match q.sort_order.as_deref().unwrap_or("desc") {
+        "desc" => true,
+        "asc" => false,
+        _ => return Err(ApiError::Unprocessable("sort_order: asc or desc".into())),
+    };
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::Unprocessable("limit: 1 to 500".into()));
+    }
+    let page = Page { limit, offset: q.offset.unwrap_or(0), sort_by, descending };
+    Ok(axum::Json(
+        sources::list(&state.db, user.id(), q.notebook_id.as_deref(), page).await.map_err(store("Notebook"))?,
+    ))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    let detail = sources::detail(&state.db, user.id(), &id).await.map_err(store("Source"))?;
+    let file_available = file_of(&state, &detail.source).is_some();
+    let mut body = serde_json::to_value(&detail).map_err(|e| ApiError::Internal(e.to_string()))?;
+    body["file_available"] = json!(file_available);
+    Ok(axum::Json(body))
+}
+
+async fn status(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    let detail: SourceDetail = sources::detail(&state.db, user.id(), &id).await.map_err(store("Source"))?;
+    let status = detail.source.status.clone();
+    let message = match status.as_deref() {
+        Some("new") => "Waiting to be processed",
+        Some("running") => "Processing",
+        Some("completed") => "Processed",
+        Some("failed") => "Processing failed",
+        _ => "Not processed",
+    };
+    Ok(axum::Json(json!({
+        "status": status,
+        "message": message,
+        "processing_info": { "error_message": detail.error_message },
+        "command_id": detail.source.command_id,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceUpdate {
+    title: Option<String>,
+    topics: Option<Vec<String>>,
+}
+
+async fn update(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    Json(body): Json<SourceUpdate>,
+) -> ApiResult<axum::Json<Source>> {
+    Ok(axum::Json(sources::update(&state.db, user.id(), &id, body.title, body.topics).await.map_err(store("Source"))?))
+}
+
+async fn remove(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let source = sources::delete(&state.db, user.id(), &id).await.map_err(store("Source"))?;
+    if let Some(path) = file_of(&state, &source) {
+        if let Err(e) = std::fs::remove_file(&path) {
+            tracing::warn!("source {} deleted, its file {} not: {e}", source.id, path.display());
+        }
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The stored file of a source, only if it lies under `DATA_PATH/uploads`.
+fn file_of(state: &AppState, source: &Source) -> Option<std::path::PathBuf> {
+    let relative = source.asset.as_ref()?.file_path.as_deref()?;
+    let root = std::fs::canonicalize(state.settings.data_path.join("uploads")).ok()?;
+    let path = std::fs::canonicalize(state.settings.data_path.join(relative)).ok()?;
+    path.starts_with(&root).then_some(path)
+}
+
+async fn download(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    request: Request,
+) -> ApiResult<Response> {
+    let source = sources::get(&state.db, user.id(), &id).await.map_err(store("Source"))?;
+    let path = file_of(&state, &source).ok_or_else(|| ApiError::not_found("File"))?;
+    let served = tower_http::services::ServeFile::new(path)
+        .oneshot(request)
+        .await
+        .map_err(|e| ApiError::Internal(format!("serving file: {e}")))?;
+    let mut response = served.map(Body::new).into_response();
+    if let Ok(v) = "attachment".parse() {
+        response.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}

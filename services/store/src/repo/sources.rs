@@ -1,0 +1,216 @@
+//! Sources of one owner: created with their `process_source` job and their notebook links in
+//! one transaction; linked to and unlinked from notebooks (`reference`: source → notebook).
+
+use serde_json::{Value, json};
+
+use super::{one, rows};
+use crate::connect::Db;
+use crate::error::StoreError;
+use crate::ids::RecordKey;
+use crate::records::{Asset, Source, SourceDetail};
+
+pub const PROCESS_SOURCE: &str = "process_source";
+
+const FIELDS: &str = "<string> id AS id, title, topics, asset, false AS embedded, 0 AS embedded_chunks, \
+     0 AS insights_count, <string> created AS created, <string> updated AS updated, \
+     (IF command THEN <string> command ELSE NONE END) AS command_id, command.status AS status";
+
+fn owner_key(owner: &str) -> Result<RecordKey, StoreError> {
+    RecordKey::parse("user", owner).ok_or(StoreError::NotFound)
+}
+
+fn key(id: &str) -> Result<RecordKey, StoreError> {
+    RecordKey::parse("source", id).ok_or(StoreError::NotFound)
+}
+
+/// A new source.
+#[derive(Debug, Clone)]
+pub struct NewSource {
+    /// `text`, `link` or `upload`.
+    pub kind: String,
+    pub title: Option<String>,
+    /// The text of a `text` source.
+    pub content: Option<String>,
+    pub asset: Asset,
+    /// Notebook ids, already checked to be the owner's.
+    pub notebooks: Vec<String>,
+}
+
+/// Writes the source, its job and its links together; returns the source.
+pub async fn create(db: &Db, owner: &str, new: NewSource) -> Result<Source, StoreError> {
+    let owner_k = owner_key(owner)?;
+    let mut notebook_keys = Vec::new();
+    for nb in &new.notebooks {
+        let k = RecordKey::parse("notebook", nb).ok_or(StoreError::NotFound)?;
+        super::notebooks::get(db, owner, k.as_str()).await?;
+        notebook_keys.push(k.as_str().to_string());
+    }
+    let created: Vec<Value> = rows(
+        db,
+        "{
+            LET $o = type::record('user', $owner);
+            LET $source = (CREATE ONLY source SET title = $title, full_text = $content,
+                           asset = { url: $url, file_path: $file_path }, owner = $o).id;
+            LET $job = (CREATE ONLY command SET app = $app, name = $job_name, status = 'new', owner = $o,
+                        args = { source_id: <string> $source, kind: $kind }).id;
+            UPDATE $source SET command = $job;
+            FOR $nb IN $notebooks {
+                LET $notebook = type::record('notebook', $nb);
+                RELATE $source->reference->$notebook SET owner = $o;
+            };
+            RETURN [<string> $source];
+        }",
+        vec![
+            ("owner", json!(owner_k.as_str())),
+            ("title", json!(new.title)),
+            ("content", json!(new.content)),
+            ("url", json!(new.asset.url)),
+            ("file_path", json!(new.asset.file_path)),
+            ("app", json!(super::podcasts::APP)),
+            ("job_name", json!(PROCESS_SOURCE)),
+            ("kind", json!(new.kind)),
+            ("notebooks", json!(notebook_keys)),
+        ],
+    )
+    .await?;
+    let id = created.first().and_then(Value::as_str).ok_or_else(|| StoreError::Shape("no source id".into()))?;
+    get(db, owner, id).await
+}
+
+/// How a list is sorted and paged.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub limit: u32,
+    pub offset: u32,
+    /// `created`, `updated` or `title`.
+    pub sort_by: &'static str,
+    pub descending: bool,
+}
+
+pub async fn list(db: &Db, owner: &str, notebook_id: Option<&str>, page: Page) -> Result<Vec<Source>, StoreError> {
+    let owner_k = owner_key(owner)?;
+    let mut binds =
+        vec![("owner", json!(owner_k.as_str())), ("limit", json!(page.limit)), ("offset", json!(page.offset))];
+    let filter = match notebook_id {
+        Some(nb) => {
+            let nb = RecordKey::parse("notebook", nb).ok_or(StoreError::NotFound)?;
+            super::notebooks::get(db, owner, nb.as_str()).await?;
+            binds.push(("nb", json!(nb.as_str())));
+            " AND type::record('notebook', $nb) IN ->reference->notebook"
+        }
+        None => "",
+    };
+    let direction = if page.descending { "DESC" } else { "ASC" };
+    rows(
+        db,
+        &format!(
+            "SELECT {FIELDS} FROM source WHERE owner = type::record('user', $owner){filter} ORDER BY {} {direction} LIMIT $limit START $offset",
+            page.sort_by
+        ),
+        binds,
+    )
+    .await
+}
+
+pub async fn get(db: &Db, owner: &str, id: &str) -> Result<Source, StoreError> {
+    let (owner, key) = (owner_key(owner)?, key(id)?);
+    one(
+        db,
+        &format!("SELECT {FIELDS} FROM type::record('source', $key) WHERE owner = type::record('user', $owner)"),
+        vec![("key", json!(key.as_str())), ("owner", json!(owner.as_str()))],
+    )
+    .await
+}
+
+pub async fn detail(db: &Db, owner: &str, id: &str) -> Result<SourceDetail, StoreError> {
+    let (owner, key) = (owner_key(owner)?, key(id)?);
+    one(
+        db,
+        &format!(
+            "SELECT {FIELDS}, full_text, (SELECT VALUE <string> id FROM ->reference->notebook) AS notebooks, \
+             command.error_message AS error_message \
+             FROM type::record('source', $key) WHERE owner = type::record('user', $owner)"
+        ),
+        vec![("key", json!(key.as_str())), ("owner", json!(owner.as_str()))],
+    )
+    .await
+}
+
+pub async fn update(
+    db: &Db,
+    owner: &str,
+    id: &str,
+    title: Option<String>,
+    topics: Option<Vec<String>>,
+) -> Result<Source, StoreError> {
+    let (owner_k, key) = (owner_key(owner)?, key(id)?);
+    let mut sets = vec!["updated = time::now()"];
+    if title.is_some() {
+        sets.push("title = $title");
+    }
+    if topics.is_some() {
+        sets.push("topics = $topics");
+    }
+    let updated: Vec<Value> = rows(
+        db,
+        &format!(
+            "UPDATE type::record('source', $key) SET {} WHERE owner = type::record('user', $owner) RETURN VALUE <string> id",
+            sets.join(", ")
+        ),
+        vec![("key", json!(key.as_str())), ("owner", json!(owner_k.as_str())), ("title", json!(title)), ("topics", json!(topics))],
+    )
+    .await?;
+    if updated.is_empty() {
+        return Err(StoreError::NotFound);
+    }
+    get(db, owner, id).await
+}
+
+/// Deletes the source (its links go with it); returns it as it was, for its file.
+pub async fn delete(db: &Db, owner: &str, id: &str) -> Result<Source, StoreError> {
+    let source = get(db, owner, id).await?;
+    let (owner, key) = (owner_key(owner)?, key(id)?);
+    let _: Vec<Value> = rows(
+        db,
+        "DELETE type::record('source', $key) WHERE owner = type::record('user', $owner) RETURN NONE",
+        vec![("key", json!(key.as_str())), ("owner", json!(owner.as_str()))],
+    )
+    .await?;
+    Ok(source)
+}
+
+/// Links a source to a notebook, both the owner's (linking twice is a no-op).
+pub async fn link(db: &Db, owner: &str, notebook_id: &str, source_id: &str) -> Result<(), StoreError> {
+    super::notebooks::get(db, owner, notebook_id).await?;
+    get(db, owner, source_id).await?;
+    let (owner, nb, src) =
+        (owner_key(owner)?, RecordKey::parse("notebook", notebook_id).ok_or(StoreError::NotFound)?, key(source_id)?);
+    let _: Vec<Value> = rows(
+        db,
+        "{
+            LET $s = type::record('source', $src);
+            LET $n = type::record('notebook', $nb);
+            IF !(SELECT VALUE id FROM reference WHERE in = $s AND out = $n) {
+                RELATE $s->reference->$n SET owner = type::record('user', $owner);
+            };
+            RETURN [];
+        }",
+        vec![("owner", json!(owner.as_str())), ("nb", json!(nb.as_str())), ("src", json!(src.as_str()))],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Removes a link; [`StoreError::NotFound`] when there was none (or not the owner's).
+pub async fn unlink(db: &Db, owner: &str, notebook_id: &str, source_id: &str) -> Result<(), StoreError> {
+    let (owner_k, nb, src) =
+        (owner_key(owner)?, RecordKey::parse("notebook", notebook_id).ok_or(StoreError::NotFound)?, key(source_id)?);
+    let removed: Vec<Value> = rows(
+        db,
+        "DELETE reference WHERE in = type::record('source', $src) AND out = type::record('notebook', $nb) \
+         AND owner = type::record('user', $owner) RETURN BEFORE",
+        vec![("owner", json!(owner_k.as_str())), ("nb", json!(nb.as_str())), ("src", json!(src.as_str()))],
+    )
+    .await?;
+    if removed.is_empty() { Err(StoreError::NotFound) } else { Ok(()) }
+}

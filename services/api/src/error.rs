@@ -73,6 +73,9 @@ pub fn store(what: &'static str) -> impl Fn(StoreError) -> ApiError {
     move |e| match e {
         StoreError::NotFound => ApiError::not_found(what),
         StoreError::Conflict => ApiError::BadRequest(format!("{what} already exists")),
+        StoreError::ReadOnly => {
+            ApiError::Forbidden(format!("{what} is a default: default profiles cannot be changed; duplicate it"))
+        }
         StoreError::Database(m) | StoreError::Shape(m) => ApiError::Internal(m),
     }
 }

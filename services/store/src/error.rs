@@ -8,6 +8,9 @@ pub enum StoreError {
     /// A unique index refused the write.
     #[error("already exists")]
     Conflict,
+    /// A shared row (a default seeded by migrations) that users may read but not change.
+    #[error("read-only default")]
+    ReadOnly,
     /// The database refused or failed the query.
     #[error("database error: {0}")]
     Database(String),

@@ -151,3 +151,39 @@ pub struct SourceDetail {
     pub notebooks: Vec<String>,
     pub error_message: Option<String>,
 }
+
+/// An episode profile: how a podcast is outlined and written. `speaker_config` names a
+/// speaker profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpisodeProfile {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub speaker_config: String,
+    pub outline_provider: String,
+    pub outline_model: String,
+    pub transcript_provider: String,
+    pub transcript_model: String,
+    pub default_briefing: String,
+    pub num_segments: i64,
+}
+
+/// One voice of a speaker profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Speaker {
+    pub name: String,
+    pub voice_id: String,
+    pub backstory: String,
+    pub personality: String,
+}
+
+/// A speaker profile: the voices of a podcast (1 to 4) and the TTS model that speaks them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpeakerProfile {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub tts_provider: String,
+    pub tts_model: String,
+    pub speakers: Vec<Speaker>,
+}

@@ -2,12 +2,14 @@
 
 mod auth;
 mod commands;
+mod episode_profiles;
 mod health;
 mod models;
 mod notebooks;
 mod notes;
 mod podcasts;
 mod sources;
+mod speaker_profiles;
 
 use axum::Router;
 
@@ -23,6 +25,8 @@ pub fn router(state: AppState) -> Router {
         .nest("/notes", notes::router())
         .nest("/sources", sources::router(upload_limit))
         .nest("/podcasts", podcasts::router())
+        .nest("/episode-profiles", episode_profiles::router())
+        .nest("/speaker-profiles", speaker_profiles::router())
         .nest("/commands", commands::router());
     Router::new().merge(health::root_router()).nest("/api", api).with_state(state)
 }

@@ -1,11 +1,14 @@
 //! Repositories: every query the app runs, in one place, each scoped to its owner. A row of
 //! another user is reported exactly like a missing one ([`StoreError::NotFound`]).
 
+pub mod episode_profiles;
 pub mod models;
 pub mod notebooks;
 pub mod notes;
 pub mod podcasts;
+mod profiles;
 pub mod sources;
+pub mod speaker_profiles;
 pub mod users;
 
 use serde::de::DeserializeOwned;

@@ -3,6 +3,7 @@
 
 pub mod notebooks;
 pub mod notes;
+pub mod provider_secrets;
 pub mod users;
 
 use serde::de::DeserializeOwned;

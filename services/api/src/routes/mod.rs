@@ -4,6 +4,7 @@ mod auth;
 mod health;
 mod notebooks;
 mod notes;
+mod provider_secrets;
 
 use axum::Router;
 
@@ -14,6 +15,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .nest("/auth", auth::router())
         .nest("/notebooks", notebooks::router())
-        .nest("/notes", notes::router());
+        .nest("/notes", notes::router())
+        .nest("/provider-secrets", provider_secrets::router());
     Router::new().merge(health::root_router()).nest("/api", api).with_state(state)
 }

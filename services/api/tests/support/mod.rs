@@ -34,6 +34,8 @@ impl Api {
             .env("API_BIND", format!("127.0.0.1:{port}"))
             .env("JWT_SECRET", JWT_SECRET)
             .env("DATA_PATH", data.path())
+            // The key is the one generated into DATA_PATH/.secrets, whatever the caller has set.
+            .env_remove("FERNET_SECRET_KEY")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(data.path().join("api.log")).expect("log file"))
             .spawn()

@@ -7,6 +7,7 @@ mod models;
 mod notebooks;
 mod notes;
 mod podcasts;
+mod provider_secrets;
 mod sources;
 
 use axum::Router;
@@ -23,6 +24,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/notes", notes::router())
         .nest("/sources", sources::router(upload_limit))
         .nest("/podcasts", podcasts::router())
+        .nest("/provider-secrets", provider_secrets::router())
         .nest("/commands", commands::router());
     Router::new().merge(health::root_router()).nest("/api", api).with_state(state)
 }

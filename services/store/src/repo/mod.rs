@@ -5,6 +5,7 @@ pub mod models;
 pub mod notebooks;
 pub mod notes;
 pub mod podcasts;
+pub mod provider_secrets;
 pub mod sources;
 pub mod users;
 

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod files;
 pub mod json;
 pub mod routes;
 pub mod settings;
@@ -13,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use ephitup_store::{DbSettings, connect_app, migrate};
+use ephitup_store::{DbSettings, SecretBox, connect_app, migrate};
 
 use crate::settings::ApiSettings;
 use crate::state::AppState;
@@ -25,11 +26,13 @@ const JSON_LIMIT: usize = 2 << 20;
 pub async fn serve() -> anyhow::Result<()> {
     let settings = ApiSettings::from_env()?;
     let db_settings = DbSettings::from_env()?;
+    let secrets = SecretBox::from_env(&settings.data_path)?;
     let db = connect_app(&db_settings).await?;
     let state = AppState {
         db,
         keys: Arc::new(auth::token::Keys::new(&settings.jwt_secret, settings.jwt_expires_minutes)),
         login_limiter: Arc::new(auth::rate::LoginLimiter::default()),
+        secrets: Arc::new(secrets),
         migrations: migrate::embedded()?.len(),
         settings: Arc::new(settings),
     };

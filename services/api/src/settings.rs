@@ -1,7 +1,9 @@
 //! The API's settings from the environment. Secrets are read here and never printed.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+use ephitup_store::crypto::stored_secret;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{name}: {message}")]
@@ -96,34 +98,5 @@ impl ApiSettings {
             openai_fallback,
             upload_max_bytes,
         })
-    }
-}
-
-/// A random secret kept in `DATA_PATH/.secrets/<name>` (mode 0600), created on first use, so
-/// a first local run needs no setup and restarts keep sessions valid.
-pub fn stored_secret(data_path: &Path, name: &str) -> std::io::Result<Vec<u8>> {
-    use std::io::Write;
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    let dir = data_path.join(".secrets");
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
-    let path = dir.join(name);
-    match std::fs::read(&path) {
-        Ok(secret) if !secret.is_empty() => return Ok(secret),
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
-    }
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
-    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    // create_new: when two processes race, one writes and the other reads what it wrote.
-    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
-        Ok(mut f) => {
-            f.write_all(secret.as_bytes())?;
-            f.sync_all()?;
-            Ok(secret.into_bytes())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => std::fs::read(&path),
-        Err(e) => Err(e),
     }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use ephitup_store::Db;
+use ephitup_store::{Db, SecretBox};
 
 use crate::auth::rate::LoginLimiter;
 use crate::auth::token::Keys;
@@ -14,6 +14,8 @@ pub struct AppState {
     pub settings: Arc<ApiSettings>,
     pub keys: Arc<Keys>,
     pub login_limiter: Arc<LoginLimiter>,
+    /// Encrypts provider secrets at rest (`FERNET_SECRET_KEY` or the kept key file).
+    pub secrets: Arc<SecretBox>,
     /// How many migrations this build knows: the database is current when it has them all.
     pub migrations: usize,
 }

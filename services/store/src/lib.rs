@@ -1,9 +1,10 @@
 //! `ephitup-store`: the one place where the app's programs (api, worker, migrations) meet the
 //! database. It owns the connection settings and the connecting (with retries while the
-//! database starts), the migration runner, and — as the API and worker land — the typed
-//! records and repositories. Services never talk to SurrealDB any other way.
+//! database starts), the migration runner, the typed records and repositories, and the
+//! encryption of secrets at rest (`crypto`). Services never talk to SurrealDB any other way.
 
 pub mod connect;
+pub mod crypto;
 pub mod error;
 pub mod ids;
 pub mod migrate;
@@ -12,6 +13,7 @@ pub mod repo;
 pub mod settings;
 
 pub use connect::{Db, connect, connect_app};
+pub use crypto::SecretBox;
 pub use error::StoreError;
 pub use ids::RecordKey;
 pub use settings::DbSettings;

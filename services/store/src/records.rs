@@ -187,3 +187,37 @@ pub struct SpeakerProfile {
     pub tts_model: String,
     pub speakers: Vec<Speaker>,
 }
+
+/// A user's provider secret as listed: never the value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProviderSecretSummary {
+    pub provider: String,
+    pub display_name: Option<String>,
+    pub created: String,
+    pub updated: String,
+}
+
+/// A user's provider secret with its encrypted value, for the API to mask and the worker to
+/// decrypt. Not serialized to clients: its `Debug` leaves the token out too.
+#[derive(Clone, Deserialize)]
+pub struct ProviderSecret {
+    pub provider: String,
+    pub display_name: Option<String>,
+    pub base_url: Option<String>,
+    pub encrypted_value: String,
+    pub created: String,
+    pub updated: String,
+}
+
+impl std::fmt::Debug for ProviderSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderSecret")
+            .field("provider", &self.provider)
+            .field("display_name", &self.display_name)
+            .field("base_url", &self.base_url)
+            .field("encrypted_value", &"<redacted>")
+            .field("created", &self.created)
+            .field("updated", &self.updated)
+            .finish()
+    }
+}

@@ -8,6 +8,7 @@ mod models;
 mod notebooks;
 mod notes;
 mod podcasts;
+mod provider_secrets;
 mod sources;
 mod speaker_profiles;
 
@@ -27,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/podcasts", podcasts::router())
         .nest("/episode-profiles", episode_profiles::router())
         .nest("/speaker-profiles", speaker_profiles::router())
+        .nest("/provider-secrets", provider_secrets::router())
         .nest("/commands", commands::router());
     Router::new().merge(health::root_router()).nest("/api", api).with_state(state)
 }

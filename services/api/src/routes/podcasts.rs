@@ -132,9 +132,7 @@ async fn remove(State(state): State<AppState>, user: CurrentUser, Path(id): Path
 
 /// The audio file of an episode, only if it lies under `DATA_PATH`.
 fn audio_path(state: &AppState, file: &str) -> Option<std::path::PathBuf> {
-    let root = std::fs::canonicalize(&state.settings.data_path).ok()?;
-    let path = std::fs::canonicalize(root.join(file)).ok()?;
-    path.starts_with(&root).then_some(path)
+    crate::files::within(&state.settings.data_path, file)
 }
 
 async fn audio(

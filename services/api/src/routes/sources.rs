@@ -291,9 +291,8 @@ async fn remove(State(state): State<AppState>, user: CurrentUser, Path(id): Path
 /// The stored file of a source, only if it lies under `DATA_PATH/uploads`.
 fn file_of(state: &AppState, source: &Source) -> Option<std::path::PathBuf> {
     let relative = source.asset.as_ref()?.file_path.as_deref()?;
-    let root = std::fs::canonicalize(state.settings.data_path.join("uploads")).ok()?;
-    let path = std::fs::canonicalize(state.settings.data_path.join(relative)).ok()?;
-    path.starts_with(&root).then_some(path)
+    let in_uploads = relative.strip_prefix("uploads/")?;
+    crate::files::within(&state.settings.data_path.join("uploads"), in_uploads)
 }
 
 async fn download(

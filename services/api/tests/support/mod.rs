@@ -35,6 +35,8 @@ impl Api {
             .env("JWT_SECRET", JWT_SECRET)
             .env("DATA_PATH", data.path())
             .env_remove("OPENAI_API_KEY")
+            // The key is the one generated into DATA_PATH/.secrets, whatever the caller has set.
+            .env_remove("FERNET_SECRET_KEY")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(data.path().join("api.log")).expect("log file"))
             .spawn()

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{one, rows};
+use super::{one, owner_key, rows};
 use crate::connect::Db;
 use crate::error::StoreError;
 use crate::ids::RecordKey;
@@ -11,10 +11,6 @@ use crate::records::{DefaultModels, Model};
 
 const FIELDS: &str =
     "<string> id AS id, name, provider, type, <string> created AS created, <string> updated AS updated";
-
-fn owner_key(owner: &str) -> Result<RecordKey, StoreError> {
-    RecordKey::parse("user", owner).ok_or(StoreError::NotFound)
-}
 
 pub async fn list(db: &Db, owner: &str, model_type: Option<&str>) -> Result<Vec<Model>, StoreError> {
     let owner = owner_key(owner)?;

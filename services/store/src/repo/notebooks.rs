@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{one, rows};
+use super::{one, owner_key, rows};
 use crate::connect::Db;
 use crate::error::StoreError;
 use crate::ids::RecordKey;
@@ -29,10 +29,6 @@ pub struct NotebookChanges {
 
 fn key(id: &str) -> Result<RecordKey, StoreError> {
     RecordKey::parse("notebook", id).ok_or(StoreError::NotFound)
-}
-
-fn owner_key(owner: &str) -> Result<RecordKey, StoreError> {
-    RecordKey::parse("user", owner).ok_or(StoreError::NotFound)
 }
 
 pub async fn list(
@@ -82,45 +78,15 @@ pub async fn get(db: &Db, owner: &str, id: &str) -> Result<Notebook, StoreError>
 }
 
 pub async fn update(db: &Db, owner: &str, id: &str, changes: NotebookChanges) -> Result<Notebook, StoreError> {
-    let (owner_k, key) = (owner_key(owner)?, key(id)?);
-    let mut sets = vec!["updated = time::now()"];
-    if changes.name.is_some() {
-        sets.push("name = $name");
-    }
-    if changes.description.is_some() {
-        sets.push("description = $description");
-    }
-    if changes.archived.is_some() {
-        sets.push("archived = $archived");
-    }
-    let updated: Vec<Value> = rows(
-        db,
-        &format!(
-            "UPDATE type::record('notebook', $key) SET {} WHERE owner = type::record('user', $owner) RETURN VALUE <string> id",
-            sets.join(", ")
-        ),
-        vec![
-            ("key", json!(key.as_str())),
-            ("owner", json!(owner_k.as_str())),
-            ("name", json!(changes.name)),
-            ("description", json!(changes.description)),
-            ("archived", json!(changes.archived)),
-        ],
-    )
-    .await?;
-    if updated.is_empty() {
-        return Err(StoreError::NotFound);
-    }
+    let fields = vec![
+        ("name", json!(changes.name)),
+        ("description", json!(changes.description)),
+        ("archived", json!(changes.archived)),
+    ];
+    super::update_owned(db, "notebook", owner, id, fields).await?;
     get(db, owner, id).await
 }
 
 pub async fn delete(db: &Db, owner: &str, id: &str) -> Result<(), StoreError> {
-    let (owner, key) = (owner_key(owner)?, key(id)?);
-    let deleted: Vec<Value> = rows(
-        db,
-        "DELETE type::record('notebook', $key) WHERE owner = type::record('user', $owner) RETURN BEFORE",
-        vec![("key", json!(key.as_str())), ("owner", json!(owner.as_str()))],
-    )
-    .await?;
-    if deleted.is_empty() { Err(StoreError::NotFound) } else { Ok(()) }
+    super::delete_owned(db, "notebook", owner, id).await
 }

@@ -1,8 +1,8 @@
 //! Notes of one owner, optionally linked to a notebook (`artifact`: note → notebook).
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{one, rows};
+use super::{one, owner_key, rows};
 use crate::connect::Db;
 use crate::error::StoreError;
 use crate::ids::RecordKey;
@@ -26,10 +26,6 @@ pub struct NoteChanges {
     pub title: Option<String>,
     pub content: Option<String>,
     pub note_type: Option<String>,
-}
-
-fn owner_key(owner: &str) -> Result<RecordKey, StoreError> {
-    RecordKey::parse("user", owner).ok_or(StoreError::NotFound)
 }
 
 fn key(id: &str) -> Result<RecordKey, StoreError> {
@@ -111,45 +107,15 @@ pub async fn get(db: &Db, owner: &str, id: &str) -> Result<Note, StoreError> {
 }
 
 pub async fn update(db: &Db, owner: &str, id: &str, changes: NoteChanges) -> Result<Note, StoreError> {
-    let (owner_k, key) = (owner_key(owner)?, key(id)?);
-    let mut sets = vec!["updated = time::now()"];
-    if changes.title.is_some() {
-        sets.push("title = $title");
-    }
-    if changes.content.is_some() {
-        sets.push("content = $content");
-    }
-    if changes.note_type.is_some() {
-        sets.push("note_type = $note_type");
-    }
-    let updated: Vec<Value> = rows(
-        db,
-        &format!(
-            "UPDATE type::record('note', $key) SET {} WHERE owner = type::record('user', $owner) RETURN VALUE <string> id",
-            sets.join(", ")
-        ),
-        vec![
-            ("key", json!(key.as_str())),
-            ("owner", json!(owner_k.as_str())),
-            ("title", json!(changes.title)),
-            ("content", json!(changes.content)),
-            ("note_type", json!(changes.note_type)),
-        ],
-    )
-    .await?;
-    if updated.is_empty() {
-        return Err(StoreError::NotFound);
-    }
+    let fields = vec![
+        ("title", json!(changes.title)),
+        ("content", json!(changes.content)),
+        ("note_type", json!(changes.note_type)),
+    ];
+    super::update_owned(db, "note", owner, id, fields).await?;
     get(db, owner, id).await
 }
 
 pub async fn delete(db: &Db, owner: &str, id: &str) -> Result<(), StoreError> {
-    let (owner, key) = (owner_key(owner)?, key(id)?);
-    let deleted: Vec<Value> = rows(
-        db,
-        "DELETE type::record('note', $key) WHERE owner = type::record('user', $owner) RETURN BEFORE",
-        vec![("key", json!(key.as_str())), ("owner", json!(owner.as_str()))],
-    )
-    .await?;
-    if deleted.is_empty() { Err(StoreError::NotFound) } else { Ok(()) }
+    super::delete_owned(db, "note", owner, id).await
 }

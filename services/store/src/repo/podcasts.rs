@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::{one, rows};
+use super::{one, owner_key, rows};
 use crate::connect::Db;
 use crate::error::StoreError;
 use crate::ids::RecordKey;
@@ -18,10 +18,6 @@ const JOB_FIELDS: &str = "<string> id AS job_id, status, result, error_message, 
      <string> created AS created, <string> updated AS updated";
 const EPISODE_FIELDS: &str = "<string> id AS id, name, episode_profile, speaker_profile, briefing, audio_file, \
      transcript, outline, <string> created AS created, <string> command AS job_id, command.status AS job_status";
-
-fn owner_key(owner: &str) -> Result<RecordKey, StoreError> {
-    RecordKey::parse("user", owner).ok_or(StoreError::NotFound)
-}
 
 /// A profile by name as the owner sees it: their own first, else the shared default.
 pub async fn profile_by_name(db: &Db, owner: &str, table: &'static str, name: &str) -> Result<Value, StoreError> {
@@ -115,13 +111,7 @@ pub async fn episode(db: &Db, owner: &str, id: &str) -> Result<Episode, StoreErr
 /// Deletes the episode (its job row stays, as history); returns it as it was.
 pub async fn delete_episode(db: &Db, owner: &str, id: &str) -> Result<Episode, StoreError> {
     let episode = self::episode(db, owner, id).await?;
-    let (owner, key) = (owner_key(owner)?, RecordKey::parse("episode", id).ok_or(StoreError::NotFound)?);
-    let _: Vec<Value> = rows(
-        db,
-        "DELETE type::record('episode', $key) WHERE owner = type::record('user', $owner) RETURN NONE",
-        vec![("key", json!(key.as_str())), ("owner", json!(owner.as_str()))],
-    )
-    .await?;
+    super::delete_owned(db, "episode", owner, id).await?;
     Ok(episode)
 }
 

@@ -7,7 +7,7 @@
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
-use super::{one, rows};
+use super::{one, owner_key, rows};
 use crate::connect::Db;
 use crate::error::StoreError;
 use crate::ids::RecordKey;
@@ -23,10 +23,6 @@ const MAX_NAME: usize = 100;
 pub(crate) struct Table {
     pub name: &'static str,
     pub fields: &'static str,
-}
-
-fn owner_key(owner: &str) -> Result<RecordKey, StoreError> {
-    RecordKey::parse("user", owner).ok_or(StoreError::NotFound)
 }
 
 impl Table {

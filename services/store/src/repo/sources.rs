@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{one, rows};
+use super::{one, owner_key, rows};
 use crate::connect::Db;
 use crate::error::StoreError;
 use crate::ids::RecordKey;
@@ -14,10 +14,6 @@ pub const PROCESS_SOURCE: &str = "process_source";
 const FIELDS: &str = "<string> id AS id, title, topics, asset, false AS embedded, 0 AS embedded_chunks, \
      0 AS insights_count, <string> created AS created, <string> updated AS updated, \
      (IF command THEN <string> command ELSE NONE END) AS command_id, command.status AS status";
-
-fn owner_key(owner: &str) -> Result<RecordKey, StoreError> {
-    RecordKey::parse("user", owner).ok_or(StoreError::NotFound)
-}
 
 fn key(id: &str) -> Result<RecordKey, StoreError> {
     RecordKey::parse("source", id).ok_or(StoreError::NotFound)
@@ -143,43 +139,17 @@ pub async fn update(
     title: Option<String>,
     topics: Option<Vec<String>>,
 ) -> Result<Source, StoreError> {
-    let (owner_k, key) = (owner_key(owner)?, key(id)?);
-    let mut sets = vec!["updated = time::now()"];
-    if title.is_some() {
-        sets.push("title = $title");
-    }
-    if topics.is_some() {
-        sets.push("topics = $topics");
-    }
-    let updated: Vec<Value> = rows(
-        db,
-        &format!(
-            "UPDATE type::record('source', $key) SET {} WHERE owner = type::record('user', $owner) RETURN VALUE <string> id",
-            sets.join(", ")
-        ),
-        vec![("key", json!(key.as_str())), ("owner", json!(owner_k.as_str())), ("title", json!(title)), ("topics", json!(topics))],
-    )
-    .await?;
-    if updated.is_empty() {
-        return Err(StoreError::NotFound);
-    }
+    super::update_owned(db, "source", owner, id, vec![("title", json!(title)), ("topics", json!(topics))]).await?;
     get(db, owner, id).await
 }
 
 /// Deletes the source (its links go with it); returns it as it was, for its file.
 pub async fn delete(db: &Db, owner: &str, id: &str) -> Result<Source, StoreError> {
     let source = get(db, owner, id).await?;
-    let (owner, key) = (owner_key(owner)?, key(id)?);
-    let _: Vec<Value> = rows(
-        db,
-        "DELETE type::record('source', $key) WHERE owner = type::record('user', $owner) RETURN NONE",
-        vec![("key", json!(key.as_str())), ("owner", json!(owner.as_str()))],
-    )
-    .await?;
+    super::delete_owned(db, "source", owner, id).await?;
     Ok(source)
 }
 
-/// Links a source to a notebook, both the owner's (linking twice is a no-op).
 pub async fn link(db: &Db, owner: &str, notebook_id: &str, source_id: &str) -> Result<(), StoreError> {
     super::notebooks::get(db, owner, notebook_id).await?;
     get(db, owner, source_id).await?;

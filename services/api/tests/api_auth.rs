@@ -169,14 +169,9 @@ async fn bad_tokens_are_401() {
     assert_eq!(api.call(Method::GET, "/auth/me", None, None).await.0, StatusCode::UNAUTHORIZED);
 
     // A deleted user's token stops working at once.
-    let conn = ephitup_store::connect_app(&settings(&api)).await.unwrap();
+    let conn = support::connect(&api.db).await;
     conn.query(format!("DELETE {id}")).await.unwrap().check().unwrap();
     assert_eq!(api.call(Method::GET, "/auth/me", Some(&token), None).await.0, StatusCode::UNAUTHORIZED);
-}
-
-fn settings(api: &Api) -> ephitup_store::DbSettings {
-    let env = api.db.env();
-    ephitup_store::DbSettings::from_lookup(|n| env.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone())).unwrap()
 }
 
 #[tokio::test]

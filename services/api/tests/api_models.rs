@@ -114,12 +114,7 @@ async fn providers_follow_the_callers_keys() {
     assert!(p["unavailable"].as_array().unwrap().contains(&json!("openai")));
     assert_eq!(p["supported_types"]["elevenlabs"], json!(["text_to_speech"]));
 
-    let conn = ephitup_store::connect_app(&{
-        let env = api.db.env();
-        ephitup_store::DbSettings::from_lookup(|n| env.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone())).unwrap()
-    })
-    .await
-    .unwrap();
+    let conn = support::connect(&api.db).await;
     conn.query(format!("CREATE user_provider_secret SET owner = {id}, provider = 'anthropic', encrypted_value = 'x'"))
         .await
         .unwrap()

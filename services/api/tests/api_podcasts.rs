@@ -8,13 +8,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::Api;
 
-async fn db(api: &Api) -> ephitup_store::Db {
-    let env = api.db.env();
-    let settings =
-        ephitup_store::DbSettings::from_lookup(|n| env.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone())).unwrap();
-    ephitup_store::connect_app(&settings).await.unwrap()
-}
-
 async fn row(db: &ephitup_store::Db, query: String) -> Value {
     let rows: Vec<Value> = db.query(query).await.unwrap().take(0).unwrap();
     rows.into_iter().next().unwrap_or(Value::Null)
@@ -55,7 +48,7 @@ async fn generate_creates_the_episode_and_its_job_for_the_caller() {
     assert!(episode["briefing"].as_str().unwrap().ends_with("Keep it short."));
     assert_eq!(episode["audio_url"], json!(null));
 
-    let conn = db(&api).await;
+    let conn = support::connect(&api.db).await;
     let command = row(&conn, format!("SELECT <string> owner AS owner, name, app, args FROM {job_id}")).await;
     assert_eq!((command["owner"].as_str(), command["name"].as_str()), (Some(a_id.as_str()), Some("generate_podcast")));
     assert_eq!(command["args"]["episode_id"], episode["id"]);
@@ -126,7 +119,7 @@ async fn audio_streams_with_range_and_stays_inside_the_data_dir() {
     let audio: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
     std::fs::create_dir_all(api.data.path().join("podcasts")).unwrap();
     std::fs::write(api.data.path().join("podcasts/e.mp3"), &audio).unwrap();
-    let conn = db(&api).await;
+    let conn = support::connect(&api.db).await;
     conn.query(format!("UPDATE {ep_id} SET audio_file = 'podcasts/e.mp3'")).await.unwrap().check().unwrap();
 
     let (_, episode) = api.call(Method::GET, &format!("/podcasts/episodes/{ep_id}"), Some(&a), None).await;

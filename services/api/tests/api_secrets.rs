@@ -14,14 +14,9 @@ use support::Api;
 const PLAIN: &str = "sk-live-0123456789-SECRET-abcd";
 const PLAIN_2: &str = "sk-second-value-wxyz";
 
-fn settings(api: &Api) -> ephitup_store::DbSettings {
-    let env = api.db.env();
-    ephitup_store::DbSettings::from_lookup(|n| env.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone())).unwrap()
-}
-
 /// Every stored row: (owner, provider, encrypted_value).
 async fn stored(api: &Api) -> Vec<(String, String, String)> {
-    let conn = ephitup_store::connect_app(&settings(api)).await.unwrap();
+    let conn = support::connect(&api.db).await;
     let rows: Vec<Value> = conn
         .query("SELECT <string> owner AS owner, provider, encrypted_value FROM user_provider_secret ORDER BY owner, provider")
         .await

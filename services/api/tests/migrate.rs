@@ -6,7 +6,9 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use ephitup_store::{DbSettings, connect::connect_app, migrate};
+mod support;
+
+use ephitup_store::migrate;
 use ephitup_testkit::TestDb;
 
 fn migrate_cmd(db: &TestDb, dir: Option<&Path>) -> Command {
@@ -23,13 +25,8 @@ fn run(mut cmd: Command) -> (Option<i32>, String) {
     (status.code(), format!("{}{}", String::from_utf8_lossy(&stdout), String::from_utf8_lossy(&stderr)))
 }
 
-fn settings(db: &TestDb) -> DbSettings {
-    let env = db.env();
-    DbSettings::from_lookup(|name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())).expect("settings")
-}
-
 async fn count(db: &TestDb, table: &str) -> i64 {
-    let conn = connect_app(&settings(db)).await.expect("connect");
+    let conn = support::connect(db).await;
     let rows: Option<i64> =
         conn.query(format!("RETURN count(SELECT * FROM {table})")).await.expect("query").take(0).expect("take");
     rows.unwrap_or(0)
@@ -55,7 +52,7 @@ async fn migrate_from_empty_applies_every_file_and_seeds_defaults() {
     assert_eq!(count(&db, "speaker_profile").await, 3);
 
     // The schema is enforced: an invalid email is refused, a duplicate one too.
-    let conn = connect_app(&settings(&db)).await.expect("connect");
+    let conn = support::connect(&db).await;
     let bad = conn.query("CREATE user SET email = 'nope', password_hash = 'x'").await.expect("send").check();
     assert!(bad.is_err(), "a SCHEMAFULL user must have a valid email");
     conn.query("CREATE user SET email = 'a@example.com', password_hash = 'x'")
@@ -71,7 +68,7 @@ async fn migrate_from_empty_applies_every_file_and_seeds_defaults() {
 async fn migrate_twice_is_a_no_op() {
     let db = TestDb::start();
     assert_eq!(run(migrate_cmd(&db, None)).0, Some(0));
-    let conn = connect_app(&settings(&db)).await.expect("connect");
+    let conn = support::connect(&db).await;
     let before: Vec<surrealdb::types::Value> =
         conn.query("SELECT version, applied_at FROM _migration ORDER BY version").await.expect("q").take(0).expect("t");
     let (code, out) = run(migrate_cmd(&db, None));
@@ -138,7 +135,7 @@ async fn a_failing_statement_is_reported_with_its_file_and_nothing_of_it_stays()
     assert!(out.contains("0900_bad.surql failed at statement 3: `CREATE gadget:one SET size = 'large'`"), "{out}");
     // The earlier files were applied; the failing one left nothing behind.
     assert_eq!(count(&db, "_migration").await, migrate::embedded().expect("embedded").len() as i64);
-    let conn = connect_app(&settings(&db)).await.expect("connect");
+    let conn = support::connect(&db).await;
     let info: surrealdb::types::Value = conn.query("INFO FOR DB").await.expect("q").take(0).expect("t");
     assert!(!format!("{info:?}").contains("gadget"), "the failed file's table was rolled back: {info:?}");
 
@@ -158,7 +155,7 @@ async fn data_survives_a_server_stop_and_start() {
     let db = TestDb::start();
     assert_eq!(run(migrate_cmd(&db, None)).0, Some(0));
     {
-        let conn = connect_app(&settings(&db)).await.expect("connect");
+        let conn = support::connect(&db).await;
         conn.query("CREATE user:keep SET email = 'keep@example.com', password_hash = 'x'")
             .await
             .expect("send")

@@ -92,6 +92,18 @@ impl Api {
     }
 }
 
+/// The `DbSettings` of a test database (its namespace and database included).
+pub fn settings(db: &TestDb) -> ephitup_store::DbSettings {
+    let env = db.env();
+    ephitup_store::DbSettings::from_lookup(|name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+        .expect("settings of the test database")
+}
+
+/// A connection to a test database's app namespace, to look behind the API.
+pub async fn connect(db: &TestDb) -> ephitup_store::Db {
+    ephitup_store::connect_app(&settings(db)).await.expect("connect to the test database")
+}
+
 impl Api {
     /// What the server logged so far (for failure messages).
     pub fn log(&self) -> String {

@@ -2,6 +2,7 @@
 
 mod auth;
 mod commands;
+mod context;
 mod episode_profiles;
 mod health;
 mod models;
@@ -29,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/episode-profiles", episode_profiles::router())
         .nest("/speaker-profiles", speaker_profiles::router())
         .nest("/provider-secrets", provider_secrets::router())
-        .nest("/commands", commands::router());
+        .nest("/commands", commands::router())
+        .nest("/chat", context::router());
     Router::new().merge(health::root_router()).nest("/api", api).with_state(state)
 }

@@ -1,6 +1,7 @@
 //! Repositories: every query the app runs, in one place, each scoped to its owner. A row of
 //! another user is reported exactly like a missing one ([`StoreError::NotFound`]).
 
+pub mod context;
 pub mod episode_profiles;
 pub mod models;
 pub mod notebooks;

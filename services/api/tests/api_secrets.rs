@@ -224,3 +224,24 @@ async fn another_users_secrets_are_invisible() {
     let (_, a_list) = call(&api, Method::GET, "/provider-secrets", &a, None).await;
     assert_eq!(a_list.as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn racing_first_writes_leave_one_row_holding_one_of_the_values() {
+    let api = Api::start();
+    let (t, user_id) = api.user("a@example.com").await;
+    let values: Vec<String> = (0..16).map(|i| format!("sk-racer-{i:02}-value")).collect();
+    let writes = values.iter().map(|value| {
+        let body = json!({"provider": "openai", "value": value});
+        async { api.call(Method::POST, "/provider-secrets", Some(&t), Some(body)).await }
+    });
+    for (status, answer) in futures::future::join_all(writes).await {
+        assert_eq!(status, StatusCode::CREATED, "every racing upsert succeeds: {answer}");
+    }
+
+    let rows = stored(&api).await;
+    assert_eq!(rows.len(), 1, "one row per user and provider: {rows:?}");
+    assert_eq!((rows[0].0.as_str(), rows[0].1.as_str()), (user_id.as_str(), "openai"));
+    let sb = SecretBox::from_key_file(api.data.path()).unwrap();
+    let kept = sb.decrypt(&rows[0].2).unwrap();
+    assert!(values.contains(&kept), "the row holds one of the submitted values, whole: {kept}");
+}

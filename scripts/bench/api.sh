@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# API throughput and latency against its own floor. Starts the whole stack with `ephitup up`
+# (root ephitup.toml) on a fresh data dir and free ports, then runs ephitup-loadgen: at
+# concurrency 32 for 20 s each, GET /api/notebooks (a user with 50 notebooks) and POST
+# /api/notes through the API, and the very same store calls straight through the SurrealDB
+# SDK (the floor). Reports requests/s, p50, p99, the API/floor ratios, and the login cost.
+#
+# Usage (from the repository root): bash scripts/bench/api.sh
+# Knobs: BENCH_PROFILE (release; `dev` for a quick functional run), BENCH_DURATION (20s),
+#        BENCH_CONCURRENCY (32), BENCH_NOTEBOOKS (50).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/lib/env.sh
+profile=${BENCH_PROFILE:-release}
+# The whole workspace, as scripts/setup builds it: building a subset unifies other features and
+# would build SurrealDB once more.
+if [ "$profile" = dev ]; then scripts/setup >&2; else cargo build --locked --workspace --profile "$profile" >&2; fi
+bin="$CARGO_TARGET_DIR/$([ "$profile" = dev ] && echo debug || echo "$profile")"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+data=$(mktemp -d)
+export DATA_PATH="$data" SURREAL_PORT=$(free_port) API_PORT=$(free_port) PORT=$(free_port)
+export SURREAL_URL="ws://127.0.0.1:$SURREAL_PORT" SURREAL_USER=root SURREAL_PASSWORD=root
+export EPHITUP_LOG_FORMAT=json
+"$bin/ephitup" up -f ephitup.toml >"$data/ephitup.log" 2>&1 &
+stack=$!
+cleanup() { kill -TERM "$stack" 2>/dev/null || true; wait "$stack" 2>/dev/null || true; rm -rf "$data"; }
+trap cleanup EXIT
+
+for _ in $(seq 600); do
+  curl -fsS "http://127.0.0.1:$API_PORT/api/health" >/dev/null 2>&1 && break
+  kill -0 "$stack" 2>/dev/null || { cat "$data/ephitup.log" >&2; exit 1; }
+  sleep 0.1
+done
+echo "profile: $profile; $(nproc) cores; $(uname -sr)"
+"$bin/ephitup-loadgen" --api "http://127.0.0.1:$API_PORT" --duration "${BENCH_DURATION:-20s}" \
+  --concurrency "${BENCH_CONCURRENCY:-32}" --notebooks "${BENCH_NOTEBOOKS:-50}"

@@ -4,6 +4,16 @@
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ephitup_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The body of every error response (the OpenAPI document's `ErrorBody`).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"detail": "Notebook not found"}))]
+pub struct ErrorBody {
+    /// What went wrong, for people; validation errors name the field first (`name: ...`).
+    pub detail: String,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -59,7 +69,7 @@ impl IntoResponse for ApiError {
             tracing::error!("{message}");
         }
         let status = self.status();
-        let body = axum::Json(serde_json::json!({ "detail": self.to_string() }));
+        let body = axum::Json(ErrorBody { detail: self.to_string() });
         if status == StatusCode::UNAUTHORIZED {
             (status, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response()
         } else {

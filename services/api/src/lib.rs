@@ -6,6 +6,7 @@ pub mod auth;
 pub mod error;
 pub mod files;
 pub mod json;
+pub mod openapi;
 pub mod routes;
 pub mod settings;
 pub mod state;

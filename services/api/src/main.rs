@@ -24,6 +24,8 @@ enum Command {
         #[arg(long, env = "MIGRATIONS_DIR")]
         dir: Option<PathBuf>,
     },
+    /// Print the OpenAPI document (what `GET /api/openapi.json` serves) and exit.
+    Openapi,
 }
 
 fn main() -> ExitCode {
@@ -47,6 +49,10 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve => ephitup_api::serve().await,
             Command::Migrate { dir } => run_migrate(dir).await,
+            Command::Openapi => {
+                println!("{}", ephitup_api::routes::openapi().to_pretty_json()?);
+                Ok(())
+            }
         }
     });
     match result {

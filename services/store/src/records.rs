@@ -1,9 +1,11 @@
 //! The rows the app works with, as the API returns them (ids and times as strings). Queries
-//! select exactly these fields; serde checks the shape on the way out of the database.
+//! select exactly these fields; serde checks the shape on the way out of the database. The
+//! ones clients see derive `ToSchema`: the API's OpenAPI document describes them from here.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct User {
     pub id: String,
     pub email: String,
@@ -21,7 +23,7 @@ pub struct Credentials {
     pub is_active: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Notebook {
     pub id: String,
     pub name: String,
@@ -33,7 +35,7 @@ pub struct Notebook {
     pub note_count: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Note {
     pub id: String,
     pub title: Option<String>,
@@ -43,7 +45,7 @@ pub struct Note {
     pub updated: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Model {
     pub id: String,
     pub name: String,
@@ -55,7 +57,7 @@ pub struct Model {
 }
 
 /// A user's default models (ids of their `model` rows), each unset until chosen.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DefaultModels {
     pub default_chat_model: Option<String>,
@@ -93,7 +95,7 @@ impl DefaultModels {
 }
 
 /// A job of the queue (`command`), as its owner sees it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Job {
     pub job_id: String,
     pub status: String,
@@ -104,7 +106,7 @@ pub struct Job {
     pub updated: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Episode {
     pub id: String,
     pub name: String,
@@ -120,14 +122,14 @@ pub struct Episode {
 }
 
 /// Where a source's content comes from.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Asset {
     pub url: Option<String>,
     /// Relative to `DATA_PATH`.
     pub file_path: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Source {
     pub id: String,
     pub title: Option<String>,
@@ -143,7 +145,7 @@ pub struct Source {
 }
 
 /// A source with its text and links, for the detail view.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SourceDetail {
     #[serde(flatten)]
     pub source: Source,
@@ -154,7 +156,7 @@ pub struct SourceDetail {
 
 /// An episode profile: how a podcast is outlined and written. `speaker_config` names a
 /// speaker profile.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct EpisodeProfile {
     pub id: String,
     pub name: String,
@@ -169,7 +171,7 @@ pub struct EpisodeProfile {
 }
 
 /// One voice of a speaker profile.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Speaker {
     pub name: String,
     pub voice_id: String,
@@ -178,7 +180,7 @@ pub struct Speaker {
 }
 
 /// A speaker profile: the voices of a podcast (1 to 4) and the TTS model that speaks them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SpeakerProfile {
     pub id: String,
     pub name: String,
@@ -189,7 +191,7 @@ pub struct SpeakerProfile {
 }
 
 /// A user's provider secret as listed: never the value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ProviderSecretSummary {
     pub provider: String,
     pub display_name: Option<String>,

@@ -2,29 +2,30 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::Router;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post, put};
 use ephitup_store::StoreError;
 use ephitup_store::records::User;
 use ephitup_store::repo::users;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::{CurrentUser, password};
-use crate::error::{ApiError, ApiResult, store};
+use crate::error::{ApiError, ApiResult, ErrorBody, store};
 use crate::json::Json;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/register", post(register))
-        .route("/login", post(login))
-        .route("/me", get(me))
-        .route("/onboarding/complete", put(complete_onboarding))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(me))
+        .routes(routes!(complete_onboarding))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Register {
     email: String,
@@ -32,15 +33,16 @@ struct Register {
     display_name: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct Login {
     email: String,
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct TokenResponse {
     access_token: String,
+    #[schema(example = "bearer")]
     token_type: &'static str,
     user: User,
 }
@@ -59,6 +61,20 @@ fn token_for(state: &AppState, user: User) -> ApiResult<TokenResponse> {
     Ok(TokenResponse { access_token, token_type: "bearer", user })
 }
 
+#[utoipa::path(
+    post,
+    path = "/register",
+    tag = "auth",
+    request_body = Register,
+    responses(
+        (status = 201, description = "Registered and signed in", body = TokenResponse),
+        (status = 400, description = "Malformed JSON, or the email is already registered", body = ErrorBody),
+        (status = 403, description = "Registration is disabled", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 422, description = "Invalid email, weak password or a field of the wrong shape", body = ErrorBody),
+    )
+)]
 async fn register(
     State(state): State<AppState>,
     Json(body): Json<Register>,
@@ -88,6 +104,22 @@ fn client_address(peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
     peer.ip()
 }
 
+#[utoipa::path(
+    post,
+    path = "/login",
+    tag = "auth",
+    request_body = Login,
+    responses(
+        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Incorrect email or password", body = ErrorBody),
+        (status = 403, description = "Inactive user", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 422, description = "A field of the wrong shape", body = ErrorBody),
+        (status = 429, description = "Too many attempts for this address and email", body = ErrorBody),
+    )
+)]
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -122,10 +154,30 @@ async fn login(
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$yKtO1vWLAkzmBGdaGnQlBN5D7hGqCM/oq0NmnEZ7U5k";
 
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller", body = User),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    )
+)]
 async fn me(user: CurrentUser) -> axum::Json<User> {
     axum::Json(user.0)
 }
 
+#[utoipa::path(
+    put,
+    path = "/onboarding/complete",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller, onboarded", body = User),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    )
+)]
 async fn complete_onboarding(State(state): State<AppState>, user: CurrentUser) -> ApiResult<axum::Json<User>> {
     Ok(axum::Json(users::complete_onboarding(&state.db, user.id()).await.map_err(store("User"))?))
 }

@@ -4,23 +4,24 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::post;
 use ephitup_store::repo::context::{self, Context, Selection, SourceDepth};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::CurrentUser;
-use crate::error::{ApiError, ApiResult, store};
+use crate::error::{ApiError, ApiResult, ErrorBody, store};
 use crate::json::Json;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/context", post(build))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(build))
 }
 
 /// How an item takes part, in the original client's words.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 enum Inclusion {
     #[serde(rename = "full content")]
     Full,
@@ -30,27 +31,44 @@ enum Inclusion {
     NotIn,
 }
 
-#[derive(Deserialize)]
+/// Items by id; those left out are not in (a missing map takes the whole notebook's).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ContextConfig {
     sources: Option<BTreeMap<String, Inclusion>>,
     notes: Option<BTreeMap<String, Inclusion>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ContextRequest {
     notebook_id: String,
     context_config: Option<ContextConfig>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ContextResponse {
     context: Context,
     token_count: usize,
     char_count: usize,
 }
 
+#[utoipa::path(
+    post,
+    path = "/context",
+    tag = "chat",
+    security(("bearer" = [])),
+    request_body = ContextRequest,
+    responses(
+        (status = 200, description = "The context with its size in characters and `o200k_base` tokens", body = ContextResponse),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "The notebook, or a chosen source or note, is not the caller's", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 422, description = "A field of the wrong shape, or `insights` for a note", body = ErrorBody),
+    )
+)]
 async fn build(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -3,30 +3,31 @@
 //! duplicated from any visible one. `speaker_config` must name a speaker profile the caller
 //! can see.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use ephitup_store::StoreError;
 use ephitup_store::records::EpisodeProfile;
 use ephitup_store::repo::episode_profiles::{self, EpisodeProfileChanges, EpisodeProfileData};
 use ephitup_store::repo::speaker_profiles;
 use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::speaker_profiles::{check_name, required};
 use crate::auth::CurrentUser;
-use crate::error::{ApiError, ApiResult, store};
+use crate::error::{ApiError, ApiResult, ErrorBody, store};
 use crate::json::Json;
 use crate::state::AppState;
 
 const WHAT: &str = "Episode profile";
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(list).post(create))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
         // One segment is a name for GET and an id for PUT and DELETE (as in the API contract).
-        .route("/{id}", get(read).put(update).delete(remove))
-        .route("/{id}/duplicate", post(duplicate))
+        .routes(routes!(read, update, remove))
+        .routes(routes!(duplicate))
 }
 
 fn check_segments(n: i64) -> ApiResult<i64> {
@@ -49,11 +50,21 @@ fn default_segments() -> i64 {
     5
 }
 
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "episode-profiles",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The default episode profiles and the caller's own", body = Vec<EpisodeProfile>),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    )
+)]
 async fn list(State(state): State<AppState>, user: CurrentUser) -> ApiResult<axum::Json<Vec<EpisodeProfile>>> {
     Ok(axum::Json(episode_profiles::list(&state.db, user.id()).await.map_err(store(WHAT))?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewEpisodeProfile {
     name: String,
@@ -70,6 +81,21 @@ struct NewEpisodeProfile {
     num_segments: i64,
 }
 
+#[utoipa::path(
+    post,
+    path = "/",
+    tag = "episode-profiles",
+    security(("bearer" = [])),
+    request_body = NewEpisodeProfile,
+    responses(
+        (status = 201, description = "Created", body = EpisodeProfile),
+        (status = 400, description = "Malformed JSON, or the caller has one of that name", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 422, description = "A missing or bad field, or one of the wrong shape", body = ErrorBody),
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -98,6 +124,18 @@ async fn create(
 }
 
 /// By name: the caller's own, else the default of that name.
+#[utoipa::path(
+    get,
+    path = "/{id}",
+    tag = "episode-profiles",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The episode profile's name (the caller's own, else the default of that name)")),
+    responses(
+        (status = 200, description = "The episode profile", body = EpisodeProfile),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such episode profile visible to the caller", body = ErrorBody),
+    )
+)]
 async fn read(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -106,7 +144,7 @@ async fn read(
     Ok(axum::Json(episode_profiles::by_name(&state.db, user.id(), &name).await.map_err(store(WHAT))?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EpisodeProfileUpdate {
     name: Option<String>,
@@ -120,6 +158,24 @@ struct EpisodeProfileUpdate {
     num_segments: Option<i64>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/{id}",
+    tag = "episode-profiles",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The episode profile's id")),
+    request_body = EpisodeProfileUpdate,
+    responses(
+        (status = 200, description = "The episode profile as changed", body = EpisodeProfile),
+        (status = 400, description = "Malformed JSON, or the caller has one of that name", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "A default episode profile: duplicate it to change it", body = ErrorBody),
+        (status = 404, description = "No such episode profile of the caller", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 422, description = "A bad field, or one of the wrong shape", body = ErrorBody),
+    )
+)]
 async fn update(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -144,11 +200,37 @@ async fn update(
     Ok(axum::Json(episode_profiles::update(&state.db, user.id(), &id, changes).await.map_err(store(WHAT))?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/{id}",
+    tag = "episode-profiles",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The episode profile's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "A default episode profile: duplicate it to change it", body = ErrorBody),
+        (status = 404, description = "No such episode profile of the caller", body = ErrorBody),
+    )
+)]
 async fn remove(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> ApiResult<StatusCode> {
     episode_profiles::delete(&state.db, user.id(), &id).await.map_err(store(WHAT))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/{id}/duplicate",
+    tag = "episode-profiles",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The episode profile's id")),
+    responses(
+        (status = 201, description = "A copy of the caller's own, named after the original", body = EpisodeProfile),
+        (status = 400, description = "No free name for the copy", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such episode profile visible to the caller", body = ErrorBody),
+    )
+)]
 async fn duplicate(
     State(state): State<AppState>,
     user: CurrentUser,

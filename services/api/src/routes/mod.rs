@@ -1,4 +1,6 @@
-//! One router per resource, merged under `/api`.
+//! One router per resource, merged under `/api`. Each is an `OpenApiRouter` whose routes are
+//! registered with `utoipa_axum::routes!`: the handler's `#[utoipa::path]` gives the path the
+//! route is served at and the operation the OpenAPI document shows (see `crate::openapi`).
 
 mod auth;
 mod commands;
@@ -13,14 +15,26 @@ mod provider_secrets;
 mod sources;
 mod speaker_profiles;
 
-use axum::Router;
+use std::sync::Arc;
 
+use axum::{Extension, Router};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::openapi::{self, ApiDoc};
 use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
-    let upload_limit = state.settings.upload_max_bytes;
-    let api = Router::new()
+    let (router, doc) = documented(state.settings.upload_max_bytes).split_for_parts();
+    router.layer(Extension(Arc::new(doc))).with_state(state)
+}
+
+/// Every route with its documentation; `split_for_parts` gives the router and the document.
+pub fn documented(upload_limit: usize) -> OpenApiRouter<AppState> {
+    let api = OpenApiRouter::new()
         .merge(health::router())
+        .routes(routes!(openapi::document))
         .nest("/auth", auth::router())
         .nest("/models", models::router())
         .nest("/notebooks", notebooks::router())
@@ -32,5 +46,12 @@ pub fn router(state: AppState) -> Router {
         .nest("/provider-secrets", provider_secrets::router())
         .nest("/commands", commands::router())
         .nest("/chat", context::router());
-    Router::new().merge(health::root_router()).nest("/api", api).with_state(state)
+    let mut documented = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(health::root_router()).nest("/api", api);
+    openapi::qualify_operation_ids(documented.get_openapi_mut());
+    documented
+}
+
+/// The OpenAPI document of the API, without a server (for tools and tests).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    documented(0).into_openapi()
 }

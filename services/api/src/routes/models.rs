@@ -1,26 +1,28 @@
 //! `/api/models`: the caller's AI model configurations, their defaults, and the providers.
 
-use axum::Router;
+use std::collections::BTreeMap;
+
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
 use ephitup_store::StoreError;
 use ephitup_store::records::{DefaultModels, Model};
 use ephitup_store::repo::models;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::CurrentUser;
-use crate::error::{ApiError, ApiResult, store};
+use crate::error::{ApiError, ApiResult, ErrorBody, store};
 use crate::json::Json;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(list).post(create))
-        .route("/defaults", get(read_defaults).put(update_defaults))
-        .route("/providers", get(providers))
-        .route("/{id}", delete(remove))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read_defaults, update_defaults))
+        .routes(routes!(providers))
+        .routes(routes!(remove))
 }
 
 const TYPES: [&str; 4] = ["language", "embedding", "text_to_speech", "speech_to_text"];
@@ -45,12 +47,27 @@ fn check_type(model_type: &str) -> ApiResult<()> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Only models of this type: language, embedding, text_to_speech or speech_to_text.
     #[serde(rename = "type")]
     model_type: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "models",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "The caller's models", body = Vec<Model>),
+        (status = 400, description = "A malformed query string (axum's plain-text message)"),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 422, description = "An unknown type", body = ErrorBody),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -62,7 +79,7 @@ async fn list(
     Ok(axum::Json(models::list(&state.db, user.id(), q.model_type.as_deref()).await.map_err(store("Model"))?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewModel {
     name: String,
@@ -71,6 +88,21 @@ struct NewModel {
     model_type: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/",
+    tag = "models",
+    security(("bearer" = [])),
+    request_body = NewModel,
+    responses(
+        (status = 201, description = "Created", body = Model),
+        (status = 400, description = "Malformed JSON, or the provider already has a model of that name", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 422, description = "Unknown provider or type, bad name, or a field of the wrong shape", body = ErrorBody),
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -93,15 +125,52 @@ async fn create(
     Ok((StatusCode::CREATED, axum::Json(model)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/{id}",
+    tag = "models",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The model's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such model of the caller", body = ErrorBody),
+    )
+)]
 async fn remove(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> ApiResult<StatusCode> {
     models::delete(&state.db, user.id(), &id).await.map_err(store("Model"))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/defaults",
+    tag = "models",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's default models (ids, unset ones null)", body = DefaultModels),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    )
+)]
 async fn read_defaults(State(state): State<AppState>, user: CurrentUser) -> ApiResult<axum::Json<DefaultModels>> {
     Ok(axum::Json(models::defaults(&state.db, user.id()).await.map_err(store("Defaults"))?))
 }
 
+#[utoipa::path(
+    put,
+    path = "/defaults",
+    tag = "models",
+    security(("bearer" = [])),
+    request_body = DefaultModels,
+    responses(
+        (status = 200, description = "The defaults as stored", body = DefaultModels),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 422, description = "A default that is not one of the caller's models, or a field of the wrong shape", body = ErrorBody),
+    )
+)]
 async fn update_defaults(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -122,7 +191,26 @@ async fn update_defaults(
     Ok(axum::Json(models::set_defaults(&state.db, user.id(), &body).await.map_err(store("Defaults"))?))
 }
 
-async fn providers(State(state): State<AppState>, user: CurrentUser) -> ApiResult<axum::Json<Value>> {
+/// Which providers the caller can use now (a key is set) and what each offers.
+#[derive(Serialize, ToSchema)]
+struct Providers {
+    available: Vec<&'static str>,
+    unavailable: Vec<&'static str>,
+    /// Per provider, the model types it offers.
+    supported_types: BTreeMap<&'static str, &'static [&'static str]>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/providers",
+    tag = "models",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Providers by availability, and their model types", body = Providers),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    )
+)]
+async fn providers(State(state): State<AppState>, user: CurrentUser) -> ApiResult<axum::Json<Providers>> {
     let mut keyed = models::providers_with_keys(&state.db, user.id()).await.map_err(store("Provider"))?;
     // A key given to the whole deployment serves everyone as a fallback.
     if state.settings.openai_fallback {
@@ -130,7 +218,6 @@ async fn providers(State(state): State<AppState>, user: CurrentUser) -> ApiResul
     }
     let (available, unavailable): (Vec<&str>, Vec<&str>) =
         PROVIDERS.iter().map(|(p, _)| *p).partition(|p| keyed.iter().any(|k| k == p));
-    let supported: serde_json::Map<String, Value> =
-        PROVIDERS.iter().map(|(p, types)| (p.to_string(), json!(types))).collect();
-    Ok(axum::Json(json!({ "available": available, "unavailable": unavailable, "supported_types": supported })))
+    let supported_types = PROVIDERS.iter().copied().collect();
+    Ok(axum::Json(Providers { available, unavailable, supported_types }))
 }

@@ -1,28 +1,32 @@
 //! `/api/notebooks`: the caller's notebooks.
 
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use ephitup_store::records::Notebook;
 use ephitup_store::repo::notebooks::{self, NotebookChanges, OrderBy};
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::CurrentUser;
-use crate::error::{ApiError, ApiResult, store};
+use crate::error::{ApiError, ApiResult, ErrorBody, store};
 use crate::json::Json;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(list).post(create))
-        .route("/{id}", get(read).put(update).delete(remove))
-        .route("/{id}/sources/{source_id}", post(link_source).delete(unlink_source))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, update, remove))
+        .routes(routes!(link_source, unlink_source))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Only archived (`true`) or only active (`false`) notebooks; both when absent.
     archived: Option<bool>,
+    /// `updated`, `created` or `name`, then `asc` or `desc` (default `updated desc`).
     order_by: Option<String>,
 }
 
@@ -43,6 +47,19 @@ fn parse_order(order_by: Option<&str>) -> ApiResult<(OrderBy, bool)> {
     Ok((field, descending))
 }
 
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "notebooks",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "The caller's notebooks", body = Vec<Notebook>),
+        (status = 400, description = "A malformed query string (axum's plain-text message)"),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 422, description = "A bad `order_by`", body = ErrorBody),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -54,7 +71,7 @@ async fn list(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewNotebook {
     name: String,
@@ -70,6 +87,21 @@ fn check_name(name: &str) -> ApiResult<String> {
     Ok(name.to_string())
 }
 
+#[utoipa::path(
+    post,
+    path = "/",
+    tag = "notebooks",
+    security(("bearer" = [])),
+    request_body = NewNotebook,
+    responses(
+        (status = 201, description = "Created", body = Notebook),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 422, description = "A bad name or a field of the wrong shape", body = ErrorBody),
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -81,6 +113,18 @@ async fn create(
     Ok((StatusCode::CREATED, axum::Json(notebook)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/{id}",
+    tag = "notebooks",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The notebook's id")),
+    responses(
+        (status = 200, description = "The notebook", body = Notebook),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such notebook of the caller", body = ErrorBody),
+    )
+)]
 async fn read(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -89,7 +133,7 @@ async fn read(
     Ok(axum::Json(notebooks::get(&state.db, user.id(), &id).await.map_err(store("Notebook"))?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NotebookUpdate {
     name: Option<String>,
@@ -97,6 +141,23 @@ struct NotebookUpdate {
     archived: Option<bool>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/{id}",
+    tag = "notebooks",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The notebook's id")),
+    request_body = NotebookUpdate,
+    responses(
+        (status = 200, description = "The notebook as changed", body = Notebook),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such notebook of the caller", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 422, description = "A bad name or a field of the wrong shape", body = ErrorBody),
+    )
+)]
 async fn update(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -108,11 +169,35 @@ async fn update(
     Ok(axum::Json(notebooks::update(&state.db, user.id(), &id, changes).await.map_err(store("Notebook"))?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/{id}",
+    tag = "notebooks",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The notebook's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such notebook of the caller", body = ErrorBody),
+    )
+)]
 async fn remove(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> ApiResult<StatusCode> {
     notebooks::delete(&state.db, user.id(), &id).await.map_err(store("Notebook"))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/{id}/sources/{source_id}",
+    tag = "notebooks",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The notebook's id"), ("source_id" = String, Path, description = "The source's id")),
+    responses(
+        (status = 204, description = "Linked (linking twice is no error)"),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "The notebook or the source is not the caller's", body = ErrorBody),
+    )
+)]
 async fn link_source(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -124,6 +209,18 @@ async fn link_source(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/{id}/sources/{source_id}",
+    tag = "notebooks",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The notebook's id"), ("source_id" = String, Path, description = "The source's id")),
+    responses(
+        (status = 204, description = "Unlinked"),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such link of the caller's", body = ErrorBody),
+    )
+)]
 async fn unlink_source(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -1,27 +1,42 @@
 //! `/api/notes`: the caller's notes, optionally in one of their notebooks.
 
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::get;
 use ephitup_store::records::Note;
 use ephitup_store::repo::notes::{self, NewNote, NoteChanges};
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::CurrentUser;
-use crate::error::{ApiError, ApiResult, store};
+use crate::error::{ApiError, ApiResult, ErrorBody, store};
 use crate::json::Json;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(list).post(create)).route("/{id}", get(read).put(update).delete(remove))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(read, update, remove))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Only the notes of this notebook of the caller's.
     notebook_id: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "notes",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "The caller's notes", body = Vec<Note>),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "The notebook is not the caller's", body = ErrorBody),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -38,7 +53,7 @@ fn check_type(note_type: &str) -> ApiResult<String> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateNote {
     title: Option<String>,
@@ -47,6 +62,22 @@ struct CreateNote {
     notebook_id: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/",
+    tag = "notes",
+    security(("bearer" = [])),
+    request_body = CreateNote,
+    responses(
+        (status = 201, description = "Created", body = Note),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "The notebook is not the caller's", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 422, description = "A bad `note_type` or a field of the wrong shape", body = ErrorBody),
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -59,11 +90,23 @@ async fn create(
     Ok((StatusCode::CREATED, axum::Json(note)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/{id}",
+    tag = "notes",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The note's id")),
+    responses(
+        (status = 200, description = "The note", body = Note),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such note of the caller", body = ErrorBody),
+    )
+)]
 async fn read(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> ApiResult<axum::Json<Note>> {
     Ok(axum::Json(notes::get(&state.db, user.id(), &id).await.map_err(store("Note"))?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateNote {
     title: Option<String>,
@@ -71,6 +114,23 @@ struct UpdateNote {
     note_type: Option<String>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/{id}",
+    tag = "notes",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The note's id")),
+    request_body = UpdateNote,
+    responses(
+        (status = 200, description = "The note as changed", body = Note),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such note of the caller", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 422, description = "A bad `note_type` or a field of the wrong shape", body = ErrorBody),
+    )
+)]
 async fn update(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -82,6 +142,18 @@ async fn update(
     Ok(axum::Json(notes::update(&state.db, user.id(), &id, changes).await.map_err(store("Note"))?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/{id}",
+    tag = "notes",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The note's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such note of the caller", body = ErrorBody),
+    )
+)]
 async fn remove(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> ApiResult<StatusCode> {
     notes::delete(&state.db, user.id(), &id).await.map_err(store("Note"))?;
     Ok(StatusCode::NO_CONTENT)

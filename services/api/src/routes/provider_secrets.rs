@@ -2,27 +2,28 @@
 //! encrypted before they reach the store and never leave the API again: a read shows a masked
 //! form (`sk-…abcd`) only, and no error message repeats a value.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
-use axum::routing::get;
 use ephitup_store::records::{ProviderSecret, ProviderSecretSummary};
 use ephitup_store::repo::provider_secrets::{self, NewProviderSecret};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::CurrentUser;
-use crate::error::{ApiError, ApiResult, store};
+use crate::error::{ApiError, ApiResult, ErrorBody, store};
 use crate::json::Json;
 use crate::state::AppState;
 
 const WHAT: &str = "Provider secret";
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(list).post(upsert)).route("/{provider}", get(read).delete(remove))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, upsert)).routes(routes!(read, remove))
 }
 
 /// A secret as a client sees it: whether there is a value, and its masked form.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct SecretView {
     provider: String,
     display_name: Option<String>,
@@ -96,11 +97,21 @@ fn check_base_url(url: Option<&str>) -> ApiResult<Option<&str>> {
     if valid { Ok(Some(url)) } else { Err(ApiError::Unprocessable("base_url: an http:// or https:// URL".into())) }
 }
 
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "provider-secrets",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's secrets, without values", body = Vec<ProviderSecretSummary>),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    )
+)]
 async fn list(State(state): State<AppState>, user: CurrentUser) -> ApiResult<axum::Json<Vec<ProviderSecretSummary>>> {
     Ok(axum::Json(provider_secrets::list(&state.db, user.id()).await.map_err(store(WHAT))?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewSecret {
     provider: String,
@@ -109,6 +120,21 @@ struct NewSecret {
     base_url: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/",
+    tag = "provider-secrets",
+    security(("bearer" = [])),
+    request_body = NewSecret,
+    responses(
+        (status = 201, description = "Stored (a provider's earlier secret is replaced)", body = SecretView),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 422, description = "A bad provider, value, display name or base URL, or a field of the wrong shape", body = ErrorBody),
+    )
+)]
 async fn upsert(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -129,6 +155,18 @@ async fn upsert(
     Ok((StatusCode::CREATED, axum::Json(SecretView::new(row, Some(value)))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/{provider}",
+    tag = "provider-secrets",
+    security(("bearer" = [])),
+    params(("provider" = String, Path, description = "The provider (`openai`, ...)")),
+    responses(
+        (status = 200, description = "The secret, its value masked", body = SecretView),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "The caller has no secret for this provider", body = ErrorBody),
+    )
+)]
 async fn read(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -146,6 +184,18 @@ async fn read(
     Ok(axum::Json(SecretView::new(row, plaintext.as_deref())))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/{provider}",
+    tag = "provider-secrets",
+    security(("bearer" = [])),
+    params(("provider" = String, Path, description = "The provider (`openai`, ...)")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "The caller has no secret for this provider", body = ErrorBody),
+    )
+)]
 async fn remove(
     State(state): State<AppState>,
     user: CurrentUser,

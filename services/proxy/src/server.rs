@@ -49,8 +49,9 @@ impl Front {
 
 /// Binds and serves until SIGTERM or SIGINT.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    let listener =
-        TcpListener::bind(settings.bind).await.with_context(|| format!("binding {} (PORT/PROXY_BIND)", settings.bind))?;
+    let listener = TcpListener::bind(settings.bind)
+        .await
+        .with_context(|| format!("binding {} (PORT/PROXY_BIND)", settings.bind))?;
     tracing::info!(
         "listening on {}, forwarding /api/* to {}, serving {}",
         listener.local_addr().unwrap_or(settings.bind),

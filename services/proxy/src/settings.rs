@@ -68,10 +68,8 @@ impl Args {
                 self.web_root.display()
             );
         }
-        let web_root = self
-            .web_root
-            .canonicalize()
-            .with_context(|| format!("WEB_ROOT `{}`", self.web_root.display()))?;
+        let web_root =
+            self.web_root.canonicalize().with_context(|| format!("WEB_ROOT `{}`", self.web_root.display()))?;
         Ok(Settings {
             bind: self.bind.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], self.port))),
             api,

@@ -40,7 +40,8 @@ where
                     let handler = handler.clone();
                     async move { Ok::<_, std::convert::Infallible>(handler(req).await) }
                 });
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                let _ =
+                    hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
             });
         }
     });
@@ -129,11 +130,8 @@ async fn download_reaches_the_client_while_the_api_is_still_sending() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hop_by_hop_headers_stay_behind_and_forwarded_headers_are_set() {
     let port = upstream(|req: Request<Incoming>| async move {
-        let seen: serde_json::Map<String, serde_json::Value> = req
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").into()))
-            .collect();
+        let seen: serde_json::Map<String, serde_json::Value> =
+            req.headers().iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").into())).collect();
         let mut response = Response::new(full(serde_json::Value::Object(seen).to_string()));
         let h = response.headers_mut();
         h.insert("connection", "X-Upstream-Hop".parse().unwrap());
@@ -191,14 +189,20 @@ fn api_down_answers_502_json_and_recovery_needs_no_restart() {
     let body = br#"{"email":"proxy@example.com","password":"Str0ng!pass","display_name":"P"}"#;
     let registered = raw(
         proxy.port,
-        &format!("POST /api/auth/register HTTP/1.1\nHost: x\nContent-Type: application/json\nContent-Length: {}", body.len()),
+        &format!(
+            "POST /api/auth/register HTTP/1.1\nHost: x\nContent-Type: application/json\nContent-Length: {}",
+            body.len()
+        ),
         body,
     );
     assert_eq!(registered.status, 201, "{}", registered.text());
     let token: serde_json::Value = serde_json::from_slice(&registered.body).unwrap();
     let me = raw(
         proxy.port,
-        &format!("GET /api/auth/me HTTP/1.1\nHost: x\nAuthorization: Bearer {}", token["access_token"].as_str().unwrap()),
+        &format!(
+            "GET /api/auth/me HTTP/1.1\nHost: x\nAuthorization: Bearer {}",
+            token["access_token"].as_str().unwrap()
+        ),
         b"",
     );
     assert_eq!(me.status, 200, "{}", me.text());

@@ -143,7 +143,11 @@ fn parse(answer: &[u8]) -> Raw {
         }
     }
     let rest = &answer[end + 4..];
-    let body = if headers.get("transfer-encoding").is_some_and(|v| v.contains("chunked")) { dechunk(rest) } else { rest.to_vec() };
+    let body = if headers.get("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        dechunk(rest)
+    } else {
+        rest.to_vec()
+    };
     Raw { status, headers, body }
 }
 

@@ -31,7 +31,8 @@ export async function settingsView(ctx) {
   ]);
   const details = await Promise.all(secrets.map((s) => api(`/provider-secrets/${encodeURIComponent(s.provider)}`, { signal: ctx.signal })));
   const reload = () => ctx.navigate("/settings", { replace: true });
-  const providerNames = Object.keys(providers.supported_types || {});
+  // OpenAI first: the podcast profiles use it by default.
+  const providerNames = Object.keys(providers.supported_types || {}).sort((a, b) => (b === "openai") - (a === "openai") || a.localeCompare(b));
 
   // Keys.
   const keyList = details.length

@@ -4,6 +4,8 @@
 import { api } from "../api.js";
 import { announce, badge, el, field, showError, submitting, when } from "../dom.js";
 
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
 export async function notebooksView(ctx) {
   const params = new URLSearchParams(location.search);
   const archived = params.get("archived") === "true";
@@ -43,7 +45,7 @@ export async function notebooksView(ctx) {
               "div",
               { class: "item-head" },
               el("a", { href: `/notebooks/${encodeURIComponent(nb.id)}` }, el("strong", {}, nb.name)),
-              el("span", { class: "muted" }, `${nb.source_count} sources · ${nb.note_count} notes · updated ${when(nb.updated)}`),
+              el("span", { class: "muted" }, `${plural(nb.source_count, "source")} · ${plural(nb.note_count, "note")} · updated ${when(nb.updated)}`),
             ),
             nb.description ? el("p", { class: "muted" }, nb.description) : null,
           ),
@@ -85,7 +87,7 @@ export async function notebookView(ctx, id) {
 
   const actions = el(
     "div",
-    { class: "row" },
+    { class: "row actions" },
     el("button", { type: "button", class: "secondary", onclick: () => { edit.hidden = false; name.focus(); } }, "Rename"),
     el("button", {
       type: "button",

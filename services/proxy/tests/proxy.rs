@@ -290,8 +290,36 @@ fn assets_carry_types_validators_cache_rules_and_compression() {
     assert_eq!(gzip.header("content-encoding"), Some("gzip"));
     assert!(gzip.header("vary").unwrap().to_ascii_lowercase().contains("accept-encoding"));
     assert!(gzip.body.len() < module.body.len(), "compressed {} vs {}", gzip.body.len(), module.body.len());
-    let brotli = get("GET /js/app.js HTTP/1.1\nHost: x\nAccept-Encoding: br");
+    let brotli = get("GET /js/app.js HTTP/1.1\nHost: x\nAccept-Encoding: gzip, br");
     assert_eq!(brotli.header("content-encoding"), Some("br"));
+    let refused = get("GET /js/app.js HTTP/1.1\nHost: x\nAccept-Encoding: br;q=0, identity");
+    assert_eq!(refused.header("content-encoding"), None);
+    assert_eq!(refused.body, module.body);
+    let head = get("HEAD /js/app.js HTTP/1.1\nHost: x");
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-length"), Some(module.body.len().to_string().as_str()));
+    assert!(head.body.is_empty());
+}
+
+#[test]
+fn a_changed_file_is_served_fresh_and_large_files_stream_with_ranges() {
+    let proxy = Proxy::start("http://127.0.0.1:9");
+    let public = proxy.web.path().join("public");
+    let first = raw(proxy.port, "GET /style.css HTTP/1.1\nHost: x", b"");
+    std::fs::write(public.join("style.css"), "body { margin: 1px; color: red }\n").unwrap();
+    let second = raw(proxy.port, "GET /style.css HTTP/1.1\nHost: x", b"");
+    assert_eq!(second.text(), "body { margin: 1px; color: red }\n");
+    assert_ne!(first.header("etag"), second.header("etag"));
+
+    // Past the in-memory limit: streamed from disk, ranges honoured.
+    let big: Vec<u8> = (0..3 * CHUNK).map(|i| (i % 251) as u8).collect();
+    std::fs::write(public.join("big.bin"), &big).unwrap();
+    let whole = raw(proxy.port, "GET /big.bin HTTP/1.1\nHost: x", b"");
+    assert_eq!(whole.status, 200);
+    assert_eq!(whole.body, big);
+    let part = raw(proxy.port, "GET /big.bin HTTP/1.1\nHost: x\nRange: bytes=1000-1999", b"");
+    assert_eq!(part.status, 206);
+    assert_eq!(part.body, big[1000..2000]);
 }
 
 #[test]

@@ -33,6 +33,9 @@ pub struct Args {
     /// time a client has to send its request headers.
     #[arg(long, env = "PROXY_IDLE_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
     pub idle_timeout: Duration,
+    /// Worker threads (default: one per CPU); 1 runs everything on one thread.
+    #[arg(long, env = "PROXY_THREADS")]
+    pub threads: Option<usize>,
     /// On SIGTERM, time given to requests in flight before the proxy exits.
     #[arg(long, env = "PROXY_DRAIN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub drain_timeout: Duration,

@@ -5,7 +5,7 @@
 # by side, with the ratios the issue sets targets for (proxy ≥ 90% of direct; proxy ≥ nginx).
 #
 # Usage (from the repository root): bash scripts/bench/proxy.sh
-# Knobs: BENCH_DURATION (10s per run), BENCH_CONNECTIONS (32), BENCH_HEALTH_CONNECTIONS (4),
+# Knobs: BENCH_ROUNDS (3; medians are reported), BENCH_DURATION (10s per run), BENCH_CONNECTIONS (32), BENCH_HEALTH_CONNECTIONS (4),
 # BENCH_THREADS (2), BENCH_API_BIN (a directory with release builds of ephitup-api and
 # ephitup-db to use instead of the dev builds).
 # Installs wrk and nginx with apt-get when missing. The proxy is built in the release profile
@@ -20,6 +20,7 @@ source scripts/lib/env.sh
 DURATION=${BENCH_DURATION:-10s}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 HEALTH_CONNECTIONS=${BENCH_HEALTH_CONNECTIONS:-4}
+ROUNDS=${BENCH_ROUNDS:-3}
 THREADS=${BENCH_THREADS:-2}
 
 missing=()
@@ -46,6 +47,8 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 work="$(mktemp -d)"
 pids=()
 cleanup() {
+  # wrk's full output stays for a look afterwards.
+  mkdir -p "$CARGO_TARGET_DIR/bench" && cp "$work/wrk.log" "$CARGO_TARGET_DIR/bench/proxy-wrk.log" 2>/dev/null || true
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do
     for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -129,29 +132,40 @@ measure() { # connections url
   echo "$rps $p99"
 }
 
-echo "# front benchmark: wrk -t$THREADS -d$DURATION; ephitup-proxy release build; API and db from $API_BIN"
+echo "# front benchmark: wrk -t$THREADS -d$DURATION, median of $ROUNDS interleaved rounds; ephitup-proxy release build; API and db from $API_BIN"
 printf '%-34s %-7s %5s %12s %10s\n' request via conns "requests/s" "p99 ms"
 declare -A R P
-# /api/health queries the database (with dev builds the database bounds it: few connections);
-# /api/auth/me without a token is refused by the API before any database work (401): the
-# HTTP path alone, where a proxy's own cost shows; app.js is the proxies alone.
-for target in "health direct $HEALTH_CONNECTIONS http://127.0.0.1:$api_port/api/health" \
-              "health proxy $HEALTH_CONNECTIONS http://127.0.0.1:$proxy_port/api/health" \
-              "health nginx $HEALTH_CONNECTIONS http://127.0.0.1:$nginx_port/api/health" \
-              "me direct $CONNECTIONS http://127.0.0.1:$api_port/api/auth/me" \
-              "me proxy $CONNECTIONS http://127.0.0.1:$proxy_port/api/auth/me" \
-              "me nginx $CONNECTIONS http://127.0.0.1:$nginx_port/api/auth/me" \
-              "asset proxy $CONNECTIONS http://127.0.0.1:$proxy_port/js/app.js" \
-              "asset nginx $CONNECTIONS http://127.0.0.1:$nginx_port/js/app.js"; do
+targets=("health direct $HEALTH_CONNECTIONS http://127.0.0.1:$api_port/api/health"
+         "health proxy $HEALTH_CONNECTIONS http://127.0.0.1:$proxy_port/api/health"
+         "health nginx $HEALTH_CONNECTIONS http://127.0.0.1:$nginx_port/api/health"
+         "me direct $CONNECTIONS http://127.0.0.1:$api_port/api/auth/me"
+         "me proxy $CONNECTIONS http://127.0.0.1:$proxy_port/api/auth/me"
+         "me nginx $CONNECTIONS http://127.0.0.1:$nginx_port/api/auth/me"
+         "asset proxy $CONNECTIONS http://127.0.0.1:$proxy_port/js/app.js"
+         "asset nginx $CONNECTIONS http://127.0.0.1:$nginx_port/js/app.js")
+# Rounds interleave the three ways (direct, proxy, nginx, direct, ...) so that load from
+# elsewhere on the machine hits them alike; each figure is the median of the rounds.
+# /api/health goes first: after a flood of 401s, the dev-build API was seen to stop answering
+# /api/health for more than 30 s (reported; not the proxy's doing: it shows straight to :API too).
+for group in "0 1 2" "3 4 5 6 7"; do
+  for ((round = 1; round <= ROUNDS; round++)); do
+    for i in $group; do
+      read -r what via conns url <<<"${targets[$i]}"
+      read -r rps p99 < <(measure "$conns" "$url")
+      R[$what.$via]+="$rps "; P[$what.$via]+="$p99 "
+    done
+  done
+done
+median() { python3 -c "import statistics, sys; v = [float(x) for x in sys.argv[1:]]; print(f'{statistics.median(v):.1f}' if v else '0')" $1; }
+for target in "${targets[@]}"; do
   read -r what via conns url <<<"$target"
-  read -r rps p99 < <(measure "$conns" "$url")
-  R[$what.$via]=$rps; P[$what.$via]=$p99
   case $what in
     health) label='GET /api/health' ;;
     me) label='GET /api/auth/me (401, no db)' ;;
     asset) label='GET /js/app.js (gzip)' ;;
   esac
-  printf '%-34s %-7s %5s %12s %10s\n' "$label" "$via" "$conns" "$rps" "$p99"
+  R[$what.$via]=$(median "${R[$what.$via]}"); P[$what.$via]=$(median "${P[$what.$via]}")
+  printf '%-34s %-7s %5s %12s %10s\n' "$label" "$via" "$conns" "${R[$what.$via]}" "${P[$what.$via]}"
 done
 ratio() { python3 -c "a, b = float('$1' or 0), float('$2' or 0); print(f'{a / b:.2f}' if b else 'n/a')"; }
 echo

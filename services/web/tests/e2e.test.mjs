@@ -90,6 +90,21 @@ test("the UI works end to end through the proxy", async (t) => {
     assert.match(await item.locator(".badge").textContent(), /\w+/);
   });
 
+  await t.test("a link and an uploaded file are added as sources too", async () => {
+    const form = page.getByRole("form", { name: "Add a source" });
+    await form.getByRole("tab", { name: "Link" }).click();
+    await form.getByLabel("Link").fill("https://example.com/hyper-guide");
+    await form.getByRole("button", { name: "Add source" }).click();
+    const sources = page.getByRole("list", { name: "Sources" });
+    await sources.getByText("https://example.com/hyper-guide").first().waitFor();
+    await form.getByRole("tab", { name: "Upload" }).click();
+    await form.getByLabel("Title (optional)").fill("Uploaded notes");
+    await form.getByLabel("File").setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("Uploaded through the proxy.\n".repeat(2000)) });
+    await form.getByRole("button", { name: "Add source" }).click();
+    await sources.getByRole("listitem").filter({ hasText: "Uploaded notes" }).waitFor();
+    await form.getByRole("tab", { name: "Text" }).click();
+  });
+
   await t.test("a note is written and kept across a reload", async () => {
     const form = page.getByRole("form", { name: "Write a note" });
     await form.getByLabel("Note").fill("Remember: hop-by-hop headers never cross the proxy.");
@@ -156,6 +171,26 @@ test("the UI works end to end through the proxy", async (t) => {
     assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
     await shot("06-phone-notebooks");
     await page.setViewportSize({ width: 1280, height: 860 });
+  });
+
+  await t.test("a notebook is archived, found among the archived, and deleted", async () => {
+    await page.getByRole("link", { name: "Notebooks" }).click();
+    await page.getByLabel("Name").fill("Scratch");
+    await page.getByRole("button", { name: "Create notebook" }).click();
+    await page.getByRole("heading", { name: "Scratch" }).waitFor();
+    await page.getByRole("button", { name: "Archive" }).click();
+    await page.getByRole("button", { name: "Unarchive" }).waitFor();
+    await page.getByRole("link", { name: "← Notebooks" }).click();
+    await page.getByRole("heading", { name: "Notebooks", exact: true }).waitFor();
+    assert.equal(await page.getByRole("link", { name: "Scratch" }).count(), 0, "an archived notebook is listed");
+    await page.getByLabel("Show archived notebooks").check();
+    await page.getByRole("heading", { name: "Archived notebooks" }).waitFor();
+    await page.getByRole("link", { name: "Scratch" }).click();
+    await page.getByRole("button", { name: "Delete" }).first().click(); // the confirm dialog is accepted
+    await page.getByRole("heading", { name: "Notebooks", exact: true }).waitFor();
+    await page.getByLabel("Show archived notebooks").check();
+    await page.getByRole("heading", { name: "Archived notebooks" }).waitFor();
+    await page.getByText("No archived notebooks.").waitFor();
   });
 
   await t.test("logging out and back in: a wrong password is explained", async () => {

@@ -1,5 +1,5 @@
 //! The root `ephitup.toml` under the real `ephitup`: `db` becomes healthy, then `migrate`
-//! completes, then `api` is healthy, and a SIGTERM stops the set cleanly.
+//! completes, then `api` is healthy, then `proxy`, and a SIGTERM stops the set cleanly.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
@@ -19,6 +19,7 @@ fn ephitup_up_brings_db_healthy_then_migrate_completed_then_api_healthy() {
         .env("DATA_PATH", data.path())
         .env("SURREAL_PORT", free_port().to_string())
         .env("API_PORT", free_port().to_string())
+        .env("PORT", free_port().to_string())
         .env("EPHITUP_LOG_FORMAT", "json")
         .env("SURREAL_NAMESPACE", "stack")
         .stdout(Stdio::piped())
@@ -53,7 +54,10 @@ fn ephitup_up_brings_db_healthy_then_migrate_completed_then_api_healthy() {
     let api = wait_for("api healthy", &|v| {
         event("api", "running")(v) && v["message"].as_str().unwrap_or("").contains("healthy")
     });
-    assert!(healthy < completed && completed < api);
+    let proxy = wait_for("proxy healthy", &|v| {
+        event("proxy", "running")(v) && v["message"].as_str().unwrap_or("").contains("healthy")
+    });
+    assert!(healthy < completed && completed < api && api < proxy);
     assert!(data.path().join("mydatabase.db").exists(), "the database lives under DATA_PATH");
 
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM)

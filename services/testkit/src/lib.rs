@@ -1,6 +1,7 @@
 //! Test support for the services: where the workspace's binaries were built, and [`TestDb`],
 //! a real `ephitup-db` (SurrealDB) server on a free port with its data in a temp dir, started
-//! and stopped by the test that owns it (by pid, never by name).
+//! and stopped by the test that owns it (by pid, never by name); [`TestApi`], the real API on
+//! such a database.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support fails loudly by design
 
@@ -137,5 +138,67 @@ impl Drop for TestDb {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// A real API (`ephitup-api serve`) on a database of its own, migrated, on a port the test
+/// chose (so a test can point a client at it before it runs, e.g. to see it come up).
+pub struct TestApi {
+    pub db: TestDb,
+    pub port: u16,
+    pub data: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl TestApi {
+    pub const JWT_SECRET: &'static str = "test-secret-of-enough-length";
+
+    /// Starts a database, migrates it, and starts the API on `port`; returns once it is healthy.
+    pub fn start_on(port: u16) -> TestApi {
+        let db = TestDb::start();
+        let api = workspace_bin("ephitup-api");
+        let migrate = Command::new(&api).arg("migrate").envs(db.env()).output().expect("migrate");
+        assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
+        let data = tempfile::tempdir().expect("tempdir");
+        let child = Command::new(&api)
+            .arg("serve")
+            .envs(db.env())
+            .env("API_BIND", format!("127.0.0.1:{port}"))
+            .env("JWT_SECRET", Self::JWT_SECRET)
+            .env("DATA_PATH", data.path())
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("FERNET_SECRET_KEY")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(data.path().join("api.log")).expect("log file"))
+            .spawn()
+            .expect("spawn ephitup-api serve");
+        let mut api = TestApi { db, port, data, child: Some(child) };
+        let deadline = Instant::now() + READY_TIMEOUT;
+        while !http_ok(port, "/api/health") {
+            let exited = api.child.as_mut().and_then(|c| c.try_wait().expect("try_wait"));
+            assert!(exited.is_none() && Instant::now() < deadline, "the API did not become healthy:\n{}", api.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        api
+    }
+
+    /// What the server logged so far (for failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data.path().join("api.log")).unwrap_or_default()
+    }
+
+    /// Kills the API (the database keeps running).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for TestApi {
+    fn drop(&mut self) {
+        self.kill();
     }
 }

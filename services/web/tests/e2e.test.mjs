@@ -1,0 +1,207 @@
+// The web UI in a real browser (Debian's Chromium, driven by playwright-core) against the
+// whole running stack (`ephitup up`: db, migrate, api, proxy — started by scripts/browser-test,
+// which passes BASE_URL). Each step waits on what a person would see, never on a fixed delay.
+// Screenshots of the main pages go to ARTIFACTS_DIR.
+//
+// The last step (the generated episode's player) needs a worker and a stand-in AI server:
+// it runs when FAKE_AI_URL is set (scripts/browser-test sets it when `ephitup-fake-ai` is
+// built) and is skipped with a note otherwise.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const BASE = process.env.BASE_URL;
+const ARTIFACTS = process.env.ARTIFACTS_DIR || "test-artifacts/browser";
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const FAKE_AI_URL = process.env.FAKE_AI_URL || "";
+const TIMEOUT = 20_000;
+
+const email = `ui-${Date.now()}@example.com`;
+const password = "Str0ng!pass-ui";
+const apiKey = "sk-test-abcdefghijklmnop1234";
+
+let browser;
+let page;
+
+async function shot(name) {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+before(async () => {
+  assert.ok(BASE, "BASE_URL is not set: run this through scripts/browser-test");
+  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
+  const context = await browser.newContext({ baseURL: BASE, viewport: { width: 1280, height: 860 } });
+  context.setDefaultTimeout(TIMEOUT);
+  page = await context.newPage();
+  page.on("dialog", (dialog) => dialog.accept());
+  page.on("pageerror", (error) => console.error(`page error: ${error.message}`));
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+test("the UI works end to end through the proxy", async (t) => {
+  await t.test("an unknown visitor lands on the login page", async () => {
+    await page.goto("/");
+    await page.waitForURL("**/login");
+    await page.getByRole("heading", { name: "Log in to ephitup" }).waitFor();
+    await shot("01-login");
+  });
+
+  await t.test("registration explains a weak password, then creates the account", async () => {
+    await page.getByRole("link", { name: "Create an account" }).click();
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Display name (optional)").fill("UI Tester");
+    await page.getByLabel("Password").fill("weakpassword"); // long enough for the form, too weak for the API
+    await page.getByRole("button", { name: "Create account" }).click();
+    const error = page.locator("form .error");
+    await error.filter({ hasText: /./ }).waitFor();
+    assert.match(await error.textContent(), /password/i);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.getByRole("heading", { name: "Notebooks", exact: true }).waitFor();
+    await page.getByText("UI Tester").waitFor();
+  });
+
+  await t.test("a notebook is created, renamed and opened", async () => {
+    await page.getByLabel("Name").fill("Reserch");
+    await page.getByLabel("Description (optional)").fill("Notes on Rust proxies");
+    await page.getByRole("button", { name: "Create notebook" }).click();
+    await page.getByRole("heading", { name: "Reserch" }).waitFor();
+    await page.getByRole("button", { name: "Rename" }).click();
+    await page.getByRole("form", { name: "Rename notebook" }).getByLabel("Name").fill("Research");
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await page.getByRole("heading", { name: "Research" }).waitFor();
+    assert.match(page.url(), /\/notebooks\/notebook/);
+  });
+
+  await t.test("a text source is added and shows its processing status", async () => {
+    const form = page.getByRole("form", { name: "Add a source" });
+    await form.getByLabel("Title (optional)").fill("Hyper notes");
+    await form.getByLabel("Text").fill("Hyper is a fast HTTP implementation for Rust. Proxies stream bodies.");
+    await form.getByRole("button", { name: "Add source" }).click();
+    const item = page.getByRole("list", { name: "Sources" }).getByRole("listitem").filter({ hasText: "Hyper notes" });
+    await item.waitFor();
+    assert.match(await item.locator(".badge").textContent(), /\w+/);
+  });
+
+  await t.test("a link and an uploaded file are added as sources too", async () => {
+    const form = page.getByRole("form", { name: "Add a source" });
+    await form.getByRole("tab", { name: "Link" }).click();
+    await form.getByLabel("Link").fill("https://example.com/hyper-guide");
+    await form.getByRole("button", { name: "Add source" }).click();
+    const sources = page.getByRole("list", { name: "Sources" });
+    await sources.getByText("https://example.com/hyper-guide").first().waitFor();
+    await form.getByRole("tab", { name: "Upload" }).click();
+    await form.getByLabel("Title (optional)").fill("Uploaded notes");
+    await form.getByLabel("File").setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("Uploaded through the proxy.\n".repeat(2000)) });
+    await form.getByRole("button", { name: "Add source" }).click();
+    await sources.getByRole("listitem").filter({ hasText: "Uploaded notes" }).waitFor();
+    await form.getByRole("tab", { name: "Text" }).click();
+  });
+
+  await t.test("a note is written and kept across a reload", async () => {
+    const form = page.getByRole("form", { name: "Write a note" });
+    await form.getByLabel("Note").fill("Remember: hop-by-hop headers never cross the proxy.");
+    await form.getByRole("button", { name: "Save note" }).click();
+    await page.getByRole("list", { name: "Notes" }).getByText("hop-by-hop headers never cross").waitFor();
+    await page.reload(); // a deep link: the proxy answers it with the UI
+    await page.getByRole("heading", { name: "Research" }).waitFor();
+    await page.getByRole("list", { name: "Notes" }).getByText("hop-by-hop headers never cross").waitFor();
+    await page.getByRole("list", { name: "Sources" }).getByText("Hyper notes").waitFor();
+    await shot("02-notebook");
+  });
+
+  await t.test("an AI key is stored and only ever shown masked", async () => {
+    await page.getByRole("link", { name: "Settings" }).click();
+    await page.getByRole("heading", { name: "Settings" }).waitFor();
+    await page.getByLabel("Provider", { exact: true }).first().selectOption("openai");
+    await page.getByLabel("API key").fill(apiKey);
+    await page.getByLabel("Base URL (optional)").fill(FAKE_AI_URL || "http://127.0.0.1:9/v1");
+    await page.getByRole("button", { name: "Save key" }).click();
+    const stored = page.getByRole("list", { name: "Stored keys" }).getByRole("listitem").filter({ hasText: "openai" });
+    await stored.waitFor();
+    assert.equal((await stored.locator("[data-masked]").textContent()).trim(), "sk-…1234");
+    assert.equal(await page.getByLabel("API key").inputValue(), "");
+    await page.reload();
+    await page.getByRole("list", { name: "Stored keys" }).waitFor();
+    assert.ok(!(await page.content()).includes(apiKey), "the key is shown in clear");
+    await shot("03-settings");
+  });
+
+  let episodeName;
+  await t.test("a podcast is submitted and its job appears with live progress", async () => {
+    await page.getByRole("link", { name: "Podcasts" }).click();
+    await page.getByRole("heading", { name: "Podcasts" }).waitFor();
+    await page.getByLabel("Notebook").selectOption({ label: "Research" });
+    episodeName = `Proxies explained ${Date.now()}`;
+    await page.getByLabel("Episode name").fill(episodeName);
+    await page.getByRole("button", { name: "Generate" }).click();
+    const card = page.getByRole("list", { name: "Episodes" }).getByRole("listitem").filter({ hasText: episodeName });
+    await card.waitFor();
+    await card.locator(".badge").first().waitFor();
+    assert.match(await card.locator(".badge").first().textContent(), /new|running|completed|queued/);
+    await shot("04-podcasts");
+  });
+
+  await t.test("the generated episode's player appears", async (st) => {
+    if (!FAKE_AI_URL) {
+      console.log("SKIP player step: no stand-in AI server (FAKE_AI_URL unset; build ephitup-fake-ai and ephitup-worker)");
+      st.skip("no stand-in AI server");
+      return;
+    }
+    await page.getByRole("link", { name: episodeName }).click();
+    await page.getByRole("heading", { name: episodeName }).waitFor();
+    await page.locator("audio").waitFor({ timeout: 180_000 });
+    await page.getByRole("link", { name: "Download MP3" }).waitFor();
+    await page.getByRole("heading", { name: "Transcript" }).waitFor();
+    await shot("05-episode");
+  });
+
+  await t.test("the layout fits a phone", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto("/notebooks");
+    await page.getByRole("heading", { name: "Notebooks", exact: true }).waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
+    await shot("06-phone-notebooks");
+    await page.setViewportSize({ width: 1280, height: 860 });
+  });
+
+  await t.test("a notebook is archived, found among the archived, and deleted", async () => {
+    await page.getByRole("link", { name: "Notebooks" }).click();
+    await page.getByLabel("Name").fill("Scratch");
+    await page.getByRole("button", { name: "Create notebook" }).click();
+    await page.getByRole("heading", { name: "Scratch" }).waitFor();
+    await page.getByRole("button", { name: "Archive" }).click();
+    await page.getByRole("button", { name: "Unarchive" }).waitFor();
+    await page.getByRole("link", { name: "← Notebooks" }).click();
+    await page.getByRole("heading", { name: "Notebooks", exact: true }).waitFor();
+    assert.equal(await page.getByRole("link", { name: "Scratch" }).count(), 0, "an archived notebook is listed");
+    await page.getByLabel("Show archived notebooks").check();
+    await page.getByRole("heading", { name: "Archived notebooks" }).waitFor();
+    await page.getByRole("link", { name: "Scratch" }).click();
+    await page.getByRole("button", { name: "Delete" }).first().click(); // the confirm dialog is accepted
+    await page.getByRole("heading", { name: "Notebooks", exact: true }).waitFor();
+    await page.getByLabel("Show archived notebooks").check();
+    await page.getByRole("heading", { name: "Archived notebooks" }).waitFor();
+    await page.getByText("No archived notebooks.").waitFor();
+  });
+
+  await t.test("logging out and back in: a wrong password is explained", async () => {
+    await page.getByRole("button", { name: "Log out" }).click();
+    await page.getByRole("heading", { name: "Log in to ephitup" }).waitFor();
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill("Wr0ng!password");
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.locator("form .error").filter({ hasText: "Incorrect email or password" }).waitFor();
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.getByRole("link", { name: "Research" }).waitFor();
+  });
+});

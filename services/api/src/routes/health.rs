@@ -18,12 +18,15 @@ pub fn root_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(root_health))
 }
 
+/// How long the health query may take: a database that does not answer within it is down,
+/// for the probe that asks (and for ephitup's liveness check, which then restarts the API).
+const DATABASE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 async fn database_status(state: &AppState) -> Result<(), String> {
-    let applied: Option<i64> = state
-        .db
-        .query("RETURN count(SELECT * FROM _migration)")
+    let query = async { state.db.query("RETURN count(SELECT * FROM _migration)").await?.take::<Option<i64>>(0) };
+    let applied = tokio::time::timeout(DATABASE_TIMEOUT, query)
         .await
-        .and_then(|mut r| r.take(0))
+        .map_err(|_| format!("database not answering within {DATABASE_TIMEOUT:?}"))?
         .map_err(|e| format!("database not answering: {e}"))?;
     let applied = applied.unwrap_or(0);
     if (applied as usize) < state.migrations {

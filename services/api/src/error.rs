@@ -86,6 +86,6 @@ pub fn store(what: &'static str) -> impl Fn(StoreError) -> ApiError {
         StoreError::ReadOnly => {
             ApiError::Forbidden(format!("{what} is a default: default profiles cannot be changed; duplicate it"))
         }
-        StoreError::Database(m) | StoreError::Shape(m) => ApiError::Internal(m),
+        StoreError::Retryable(m) | StoreError::Database(m) | StoreError::Shape(m) => ApiError::Internal(m),
     }
 }

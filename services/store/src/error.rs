@@ -14,6 +14,9 @@ pub enum StoreError {
     /// The database refused or failed the query.
     #[error("database error: {0}")]
     Database(String),
+    /// The transaction lost a write conflict and committed nothing: running it again is safe.
+    #[error("write conflict: {0}")]
+    Retryable(String),
     /// A row did not have the shape the code expects (schema and code disagree).
     #[error("unexpected row shape: {0}")]
     Shape(String),
@@ -24,6 +27,9 @@ impl From<surrealdb::Error> for StoreError {
         let message = e.to_string();
         if message.contains("already contains") || message.contains("already exists") {
             StoreError::Conflict
+        } else if message.contains("can be retried") {
+            // SurrealDB's words for a transaction conflict ("... This transaction can be retried").
+            StoreError::Retryable(message)
         } else {
             StoreError::Database(message)
         }

@@ -65,17 +65,46 @@ pub(crate) async fn delete_owned(db: &Db, table: &'static str, owner: &str, id: 
     if deleted.is_empty() { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
+/// How often a query that lost a write conflict is run again before the conflict is an error.
+const CONFLICT_RETRIES: u32 = 10;
+
 /// Runs `query` with `binds` and returns the rows of its last statement.
+///
+/// Concurrent writes of the same record make all but one transaction fail with a conflict
+/// (RocksDB's optimistic transactions); nothing of a failed one was committed, so it is run
+/// again after a short, jittered, growing pause.
 pub(crate) async fn rows<T: DeserializeOwned>(
     db: &Db,
     query: &str,
     binds: Vec<(&'static str, serde_json::Value)>,
 ) -> Result<Vec<T>, StoreError> {
-    let mut q = db.query(query);
     // A null is left unbound: an unbound parameter is NONE, which is what `option<…>` fields
     // accept (they refuse NULL).
-    for (name, value) in binds.into_iter().filter(|(_, v)| !v.is_null()) {
-        q = q.bind((name, value));
+    let binds: Vec<_> = binds.into_iter().filter(|(_, v)| !v.is_null()).collect();
+    let mut attempt = 0;
+    loop {
+        match run_once(db, query, &binds).await {
+            Err(StoreError::Retryable(message)) => {
+                attempt += 1;
+                if attempt > CONFLICT_RETRIES {
+                    return Err(StoreError::Database(message));
+                }
+                let pause_ms = fastrand::u64(1..=(2u64 << attempt.min(7)));
+                tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn run_once<T: DeserializeOwned>(
+    db: &Db,
+    query: &str,
+    binds: &[(&'static str, serde_json::Value)],
+) -> Result<Vec<T>, StoreError> {
+    let mut q = db.query(query);
+    for (name, value) in binds {
+        q = q.bind((*name, value.clone()));
     }
     let mut response = q.await?;
     let last = response.num_statements().saturating_sub(1);

@@ -8,7 +8,9 @@ use clap::Parser;
 use ephitup::cli::{Cli, Command};
 use ephitup::config::{self, LogColor};
 use ephitup::logs::{LogSink, Palette};
+use ephitup::control::client::Client;
 use ephitup::process::{self, ProcessTable, guardian::Guardian};
+use ephitup::supervisor::RunOptions;
 
 /// Exit code for a configuration that does not load.
 const EXIT_CONFIG: u8 = 2;
@@ -26,7 +28,7 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_CONFIG)
             }
         },
-        Command::Up { file } => {
+        Command::Up { file, socket } => {
             let cfg = match config::load(&file.path) {
                 Ok(cfg) => cfg,
                 Err(e) => {
@@ -35,7 +37,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(EXIT_CONFIG);
                 }
             };
-            match up(cfg) {
+            match up(cfg, RunOptions { socket: socket.socket }) {
                 Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
                 Err(e) => {
                     eprintln!("ephitup: {e:#}");
@@ -43,10 +45,115 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Export { file, format, image } => match config::load(&file.path) {
+            Ok(cfg) => match ephitup::export::render(&cfg, format, &image) {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("ephitup: {e:#}");
+                    ExitCode::FAILURE
+                }
+            },
+            Err(e) => {
+                eprint!("{e}");
+                ExitCode::from(EXIT_CONFIG)
+            }
+        },
+        Command::Import { path } => match ephitup::import::supervisord(&path) {
+            Ok(converted) => {
+                for w in &converted.warnings {
+                    eprintln!("warning: {w}");
+                }
+                print!("{}", converted.toml);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("ephitup: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+        command => control(command),
     }
 }
 
-fn up(cfg: config::Config) -> anyhow::Result<i32> {
+/// The verbs that talk to a running `ephitup up`.
+fn control(command: Command) -> ExitCode {
+    let (file, socket) = match &command {
+        Command::Status { file, socket, .. }
+        | Command::Reload { file, socket }
+        | Command::Health { file, socket } => (file.path.clone(), socket.socket.clone()),
+        Command::Logs { path, socket, .. } => (path.clone(), socket.socket.clone()),
+        Command::Start(a) | Command::Stop(a) | Command::Restart(a) => (a.file.path.clone(), a.socket.socket.clone()),
+        _ => return ExitCode::FAILURE,
+    };
+    let socket = match socket {
+        Some(s) => s,
+        None => match config::load(&file) {
+            Ok(cfg) => ephitup::control::socket_path(&cfg.settings.data_dir),
+            Err(e) => {
+                eprint!("{e}");
+                eprintln!("ephitup: the control socket is found from the file's data_dir (or give --socket)");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        },
+    };
+    let client = Client::new(socket, &file);
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ephitup: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result: anyhow::Result<ExitCode> = runtime.block_on(async {
+        let answered = |answer: Result<String, String>| match answer {
+            Ok(m) => {
+                println!("{m}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("ephitup: {e}");
+                ExitCode::FAILURE
+            }
+        };
+        Ok(match command {
+            Command::Status { json, .. } => {
+                let status = client.status().await?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&status)?);
+                } else {
+                    print!("{}", ephitup::control::client::render_status(&status));
+                }
+                ExitCode::SUCCESS
+            }
+            Command::Logs { follow, lines, service, .. } => {
+                client.logs(service.as_deref(), lines, follow, &mut std::io::stdout()).await?;
+                ExitCode::SUCCESS
+            }
+            Command::Start(a) => answered(client.action(&a.service, "start").await?),
+            Command::Stop(a) => answered(client.action(&a.service, "stop").await?),
+            Command::Restart(a) => answered(client.action(&a.service, "restart").await?),
+            Command::Reload { .. } => answered(client.reload().await?),
+            Command::Health { .. } => {
+                let (ready, text) = client.ready().await?;
+                print!("{text}");
+                if ready { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            }
+            _ => ExitCode::FAILURE,
+        })
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ephitup: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn up(cfg: config::Config, options: RunOptions) -> anyhow::Result<i32> {
     use std::io::IsTerminal;
     let pid1 = std::process::id() == 1;
     // Forked while still single-threaded; not needed as PID 1 (the kernel cleans up then).
@@ -69,7 +176,7 @@ fn up(cfg: config::Config) -> anyhow::Result<i32> {
     let code = runtime.block_on(async {
         let processes = ProcessTable::new(guardian);
         let _reaper = processes.start_reaper()?;
-        ephitup::supervisor::run(cfg, processes, sink.clone(), palette).await
+        ephitup::supervisor::run(cfg, processes, sink.clone(), palette, options).await
     });
     if let Ok(code) = &code {
         tracing::info!("exiting with code {code}");

@@ -92,6 +92,11 @@ fn control(command: Command) -> ExitCode {
         Some(s) => s,
         None => match config::load(&file) {
             Ok(cfg) => ephitup::control::socket_path(&cfg.settings.data_dir),
+            // The file may be mid-edit: the running set is still there to ask (and `reload`
+            // reports the file's errors itself).
+            Err(_) if config::data_dir_lenient(&file).is_some() => {
+                ephitup::control::socket_path(&config::data_dir_lenient(&file).unwrap_or_default())
+            }
             Err(e) => {
                 eprint!("{e}");
                 eprintln!("ephitup: the control socket is found from the file's data_dir (or give --socket)");

@@ -44,7 +44,13 @@ pub enum Command {
     /// Print the recent output of one service (or all), and with -f every new line.
     Logs {
         /// The configuration file (`-f` means follow here).
-        #[arg(short = 'c', long = "file", visible_alias = "config", env = "EPHITUP_CONFIG", default_value = "ephitup.toml")]
+        #[arg(
+            short = 'c',
+            long = "file",
+            visible_alias = "config",
+            env = "EPHITUP_CONFIG",
+            default_value = "ephitup.toml"
+        )]
         path: PathBuf,
         #[command(flatten)]
         socket: SocketArg,
@@ -107,7 +113,13 @@ pub enum ExportFormat {
 #[derive(Debug, clap::Args)]
 pub struct ConfigFile {
     /// The configuration file.
-    #[arg(short = 'f', long = "file", visible_alias = "config", env = "EPHITUP_CONFIG", default_value = "ephitup.toml")]
+    #[arg(
+        short = 'f',
+        long = "file",
+        visible_alias = "config",
+        env = "EPHITUP_CONFIG",
+        default_value = "ephitup.toml"
+    )]
     pub path: PathBuf,
 }
 

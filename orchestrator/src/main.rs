@@ -7,8 +7,8 @@ use std::time::Duration;
 use clap::Parser;
 use ephitup::cli::{Cli, Command};
 use ephitup::config::{self, LogColor};
-use ephitup::logs::{LogSink, Palette};
 use ephitup::control::client::Client;
+use ephitup::logs::{LogSink, Palette};
 use ephitup::process::{self, ProcessTable, guardian::Guardian};
 use ephitup::supervisor::RunOptions;
 
@@ -81,9 +81,9 @@ fn main() -> ExitCode {
 /// The verbs that talk to a running `ephitup up`.
 fn control(command: Command) -> ExitCode {
     let (file, socket) = match &command {
-        Command::Status { file, socket, .. }
-        | Command::Reload { file, socket }
-        | Command::Health { file, socket } => (file.path.clone(), socket.socket.clone()),
+        Command::Status { file, socket, .. } | Command::Reload { file, socket } | Command::Health { file, socket } => {
+            (file.path.clone(), socket.socket.clone())
+        }
         Command::Logs { path, socket, .. } => (path.clone(), socket.socket.clone()),
         Command::Start(a) | Command::Stop(a) | Command::Restart(a) => (a.file.path.clone(), a.socket.socket.clone()),
         _ => return ExitCode::FAILURE,

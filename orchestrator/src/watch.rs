@@ -28,7 +28,7 @@ pub struct Watcher {
 
 /// Watches `config` and sends a reload for each (debounced) change of it.
 pub fn watch_config(config: &Path, calls: mpsc::Sender<Call>) -> Option<Watcher> {
-    let Some(name) = config.file_name().map(OsString::from) else { return None };
+    let name = config.file_name().map(OsString::from)?;
     let dir = match config.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

@@ -175,7 +175,8 @@ fn stale_socket_is_replaced_and_a_second_up_refused() {
 fn socket_override_by_flag_and_env() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("ctl.sock");
-    let set = Set::up_in(dir, "[services.a]\ncommand = \"sleep 1000\"\n", &[("EPHITUP_SOCKET", socket.to_str().unwrap())]);
+    let set =
+        Set::up_in(dir, "[services.a]\ncommand = \"sleep 1000\"\n", &[("EPHITUP_SOCKET", socket.to_str().unwrap())]);
     wait_started(&set, "a");
     eventually("the socket", || socket.exists());
     let out = Command::new(ephitup()).args(["status", "--socket"]).arg(&socket).output().unwrap();

@@ -60,7 +60,9 @@ fn invalid_edit_changes_nothing_and_is_located() {
     let set = Set::up("[services.a]\ncommand = \"sleep 1000\"\n");
     let a = wait_started(&set, "a");
     let mark = set.mark();
-    set.write_in_place("[services.a]\ncommand = \"sleep 1000\"\nrestart = \"sometimes\"\n[services.b]\ncommand = \"sleep 1\"\n");
+    set.write_in_place(
+        "[services.a]\ncommand = \"sleep 1000\"\nrestart = \"sometimes\"\n[services.b]\ncommand = \"sleep 1\"\n",
+    );
     let error = set.wait_after(mark, "the refused reload", |v| v["level"] == "ERROR");
     let text = message(&error);
     assert!(text.contains("nothing changed"), "{text}");

@@ -287,7 +287,11 @@ impl Resolver<'_> {
                 match text.parse() {
                     Ok(addr) => Some(addr),
                     Err(_) => {
-                        self.error("settings.http", v.span(), format!("`{text}` is not an address like 127.0.0.1:9000"));
+                        self.error(
+                            "settings.http",
+                            v.span(),
+                            format!("`{text}` is not an address like 127.0.0.1:9000"),
+                        );
                         None
                     }
                 }

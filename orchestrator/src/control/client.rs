@@ -37,16 +37,13 @@ impl Client {
     async fn send(&self, method: Method, path: &str) -> anyhow::Result<hyper::Response<Body>> {
         let stream = match tokio::net::UnixStream::connect(&self.socket).await {
             Ok(s) => s,
-            Err(e)
-                if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused) =>
-            {
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused) => {
                 return Err(NotRunning { config: self.config.clone(), socket: self.socket.clone() }.into());
             }
             Err(e) => return Err(e).with_context(|| format!("cannot connect to {}", self.socket.display())),
         };
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .context("control socket handshake")?;
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.context("control socket handshake")?;
         tokio::spawn(connection);
         let request = Request::builder()
             .method(method)

@@ -43,7 +43,8 @@ pub fn serve_socket(path: &Path, handle: Handle) -> anyhow::Result<JoinHandle<()
                 path.display()
             );
         }
-        std::fs::remove_file(path).map_err(|e| anyhow::anyhow!("cannot remove stale socket {}: {e}", path.display()))?;
+        std::fs::remove_file(path)
+            .map_err(|e| anyhow::anyhow!("cannot remove stale socket {}: {e}", path.display()))?;
     }
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;

@@ -26,8 +26,8 @@ use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
 use history::History;
-pub use instance::fmt_duration;
 use instance::Instance;
+pub use instance::fmt_duration;
 use state::{Board, InstanceStatus, State, gate};
 
 use crate::config::{Config, OnDependencyRestart, ServiceSpec, Settings};
@@ -64,7 +64,10 @@ pub enum Request {
     /// Read the file again and apply the difference.
     Reload,
     /// Restart `service` because a dependency of it came back (`on_dependency_restart`).
-    DependencyBack { service: String, start_only: bool },
+    DependencyBack {
+        service: String,
+        start_only: bool,
+    },
 }
 
 /// A request and where its answer goes (a sentence for people, or why it was refused).
@@ -169,7 +172,8 @@ pub async fn run(
         Some(addr) => Some(crate::control::serve_http(addr, handle.clone()).await?),
         None => None,
     };
-    let _config_watch = if config.settings.reload { crate::watch::watch_config(&config.path, calls_tx.clone()) } else { None };
+    let _config_watch =
+        if config.settings.reload { crate::watch::watch_config(&config.path, calls_tx.clone()) } else { None };
 
     let mut co = Coordinator {
         config: Arc::clone(&config),
@@ -369,9 +373,8 @@ impl Coordinator {
             });
         }
         let mut board = self.shared.board.subscribe();
-        let all_ended = board.wait_for(|b| {
-            names.iter().all(|n| b.get(n).is_none_or(|v| v.iter().all(|i| i.state.is_final())))
-        });
+        let all_ended =
+            board.wait_for(|b| names.iter().all(|n| b.get(n).is_none_or(|v| v.iter().all(|i| i.state.is_final()))));
         // Each stop is bounded by its stop_timeout, then SIGKILL; the margin covers the rest.
         let budget = longest * (names.len() as u32).max(1) + Duration::from_secs(5);
         if tokio::time::timeout(budget, all_ended).await.is_err() {
@@ -453,16 +456,18 @@ impl Coordinator {
             tokio::spawn(async move {
                 let back = board
                     .wait_for(|b| {
-                        let up = b.get(&dep.service).is_some_and(|v| {
-                            v.iter().all(|i| i.state.has_process() || i.state == State::Completed)
-                        });
+                        let up = b
+                            .get(&dep.service)
+                            .is_some_and(|v| v.iter().all(|i| i.state.has_process() || i.state == State::Completed));
                         up && gate(b, &dep) == state::Gate::Open || b.get(&dep.service).is_none()
                     })
                     .await
                     .map(|b| b.contains_key(&dep.service))
                     .unwrap_or(false);
                 if back {
-                    let _ = calls.send(Call { request: Request::DependencyBack { service, start_only }, reply: None }).await;
+                    let _ = calls
+                        .send(Call { request: Request::DependencyBack { service, start_only }, reply: None })
+                        .await;
                 }
             });
         }
@@ -484,7 +489,8 @@ impl Coordinator {
         }
         for name in restarted {
             let waiting = self.dependents_with(&name, OnDependencyRestart::Wait);
-            let has_policy = !waiting.is_empty() || !self.dependents_with(&name, OnDependencyRestart::Restart).is_empty();
+            let has_policy =
+                !waiting.is_empty() || !self.dependents_with(&name, OnDependencyRestart::Restart).is_empty();
             if !has_policy {
                 continue;
             }
@@ -504,7 +510,9 @@ fn labels(config: &Config) -> Vec<String> {
     config
         .services
         .iter()
-        .flat_map(|s| (0..s.replicas).map(move |r| if s.replicas > 1 { format!("{}.{r}", s.name) } else { s.name.clone() }))
+        .flat_map(|s| {
+            (0..s.replicas).map(move |r| if s.replicas > 1 { format!("{}.{r}", s.name) } else { s.name.clone() })
+        })
         .collect()
 }
 

@@ -84,7 +84,15 @@ pub struct InstanceStatus {
 
 impl Default for InstanceStatus {
     fn default() -> Self {
-        Self { state: State::Waiting, pid: None, restarts: 0, started: false, ready: false, last_exit: None, since_ms: None }
+        Self {
+            state: State::Waiting,
+            pid: None,
+            restarts: 0,
+            started: false,
+            ready: false,
+            last_exit: None,
+            since_ms: None,
+        }
     }
 }
 

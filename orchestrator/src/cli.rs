@@ -83,6 +83,22 @@ pub enum Command {
         #[command(flatten)]
         socket: SocketArg,
     },
+    /// Run one HTTP or TCP check, exit 0 when it passes (for container health checks without
+    /// curl; exported manifests use it).
+    Probe {
+        /// GET this URL; a 2xx answer passes.
+        #[arg(long, required_unless_present = "tcp", conflicts_with = "tcp")]
+        http: Option<String>,
+        /// Open a TCP connection to this `host:port`.
+        #[arg(long)]
+        tcp: Option<String>,
+        /// Retry every second until the check passes.
+        #[arg(long)]
+        wait: bool,
+        /// Time allowed for one check.
+        #[arg(long, default_value = "2s")]
+        timeout: humantime::Duration,
+    },
     /// Print the set as a deployment for another engine.
     Export {
         #[command(flatten)]

@@ -74,8 +74,53 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Probe { http, tcp, wait, timeout } => probe(http, tcp, wait, timeout.into()),
         command => control(command),
     }
+}
+
+/// `ephitup probe`: one check (or, with `wait`, until one passes).
+fn probe(http: Option<String>, tcp: Option<String>, wait: bool, timeout: Duration) -> ExitCode {
+    use ephitup::health::check::{ProbeContext, http_client, run_check};
+    let check = match (http, tcp) {
+        (Some(url), _) => match url.parse() {
+            Ok(uri) => config::Check::Http(uri),
+            Err(e) => {
+                eprintln!("ephitup: `{url}` is not a URL: {e}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        },
+        (None, Some(addr)) => config::Check::Tcp(addr),
+        (None, None) => return ExitCode::from(EXIT_CONFIG),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ephitup: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let ctx = ProbeContext {
+            http: http_client(),
+            processes: ProcessTable::new(None),
+            cwd: std::path::PathBuf::from("."),
+            env: Vec::new(),
+        };
+        loop {
+            match run_check(&check, timeout, &ctx).await {
+                Ok(()) => return ExitCode::SUCCESS,
+                Err(e) if wait => {
+                    eprintln!("ephitup probe: {e}; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(e) => {
+                    eprintln!("ephitup probe: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    })
 }
 
 /// The verbs that talk to a running `ephitup up`.

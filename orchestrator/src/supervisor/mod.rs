@@ -165,15 +165,16 @@ pub async fn run(
         started_ms: history::now_ms(),
     };
 
-    // The control socket first: a second `ephitup up` on the same data_dir stops here.
+    // Watching starts before the socket answers: once `ephitup status` works, an edit counts.
+    let _config_watch =
+        if config.settings.reload { crate::watch::watch_config(&config.path, calls_tx.clone()) } else { None };
+    // Then the control socket: a second `ephitup up` on the same data_dir stops here.
     let socket = options.socket.clone().unwrap_or_else(|| crate::control::socket_path(&config.settings.data_dir));
     let control = crate::control::serve_socket(&socket, handle.clone())?;
     let http = match config.settings.http {
         Some(addr) => Some(crate::control::serve_http(addr, handle.clone()).await?),
         None => None,
     };
-    let _config_watch =
-        if config.settings.reload { crate::watch::watch_config(&config.path, calls_tx.clone()) } else { None };
 
     let mut co = Coordinator {
         config: Arc::clone(&config),

@@ -37,9 +37,8 @@ pub fn supervisord(path: &Path) -> anyhow::Result<Converted> {
 
 /// Converts supervisord.conf text; `source` names it in the header comment.
 pub fn convert(text: &str, source: &str) -> anyhow::Result<Converted> {
-    let mut options = ini::ParseOption::default();
-    options.enabled_escape = false;
-    options.enabled_quote = false;
+    // supervisord reads values as written: quotes and backslashes are the program's business.
+    let options = ini::ParseOption { enabled_escape: false, enabled_quote: false, ..Default::default() };
     let conf = ini::Ini::load_from_str_opt(text, options).context("not a valid INI file")?;
     let mut warnings = Vec::new();
     let mut programs = Vec::new();

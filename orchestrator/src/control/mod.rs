@@ -203,7 +203,7 @@ async fn readyz(State(handle): State<Handle>) -> Response {
         let waiting: Vec<String> = status
             .services
             .iter()
-            .filter(|s| s.critical)
+            .filter(|s| s.critical || !status.services.iter().any(|s| s.critical))
             .flat_map(|s| s.instances.iter())
             .filter(|i| !(i.ready && i.state == RunState::Running.as_str()) && i.state != "completed")
             .map(|i| format!("{} {}", i.label, i.state))

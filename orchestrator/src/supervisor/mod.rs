@@ -97,11 +97,13 @@ impl Handle {
         rx.await.map_err(|_| "ephitup is shutting down".to_string())?
     }
 
-    /// Every critical service is ready (or completed, for one-shots).
+    /// Every critical service is ready (or completed, for one-shots); every service, when
+    /// none is marked critical.
     pub fn ready(&self) -> bool {
         let config = self.config.borrow().clone();
         let board = self.board.borrow();
-        config.services.iter().filter(|s| s.critical).all(|s| {
+        let any_critical = config.services.iter().any(|s| s.critical);
+        config.services.iter().filter(|s| s.critical || !any_critical).all(|s| {
             board.get(&s.name).is_some_and(|instances| {
                 instances.iter().all(|i| (i.ready && i.state == State::Running) || i.state == State::Completed)
             })

@@ -242,7 +242,7 @@ async fn logs(State(handle): State<Handle>, Query(q): Query<LogQuery>) -> Respon
         loop {
             match feed.recv().await {
                 Ok(chunk) => {
-                    if service.as_deref().is_some_and(|s| s != chunk.service) {
+                    if service.as_deref().is_some_and(|s| s != &*chunk.service) {
                         continue;
                     }
                     let mut text = String::new();

@@ -23,9 +23,9 @@ const FOLLOW_QUEUE: usize = 1024;
 pub struct RecentChunk {
     /// Order across all services.
     pub seq: u64,
-    pub service: String,
+    pub service: Arc<str>,
     /// `name` or `name.N`.
-    pub label: String,
+    pub label: Arc<str>,
     pub stream: Stream,
     /// Lines, each ending in `\n`.
     pub bytes: Vec<u8>,
@@ -64,20 +64,24 @@ impl Default for RecentLogs {
 }
 
 impl RecentLogs {
-    pub fn record(&self, service: &str, label: &str, stream: Stream, bytes: Vec<u8>) {
+    /// Keeps one read's whole lines (cheap: names are shared, no per-line work).
+    pub fn record(&self, service: &Arc<str>, label: &Arc<str>, stream: Stream, bytes: Vec<u8>) {
         if bytes.is_empty() {
             return;
         }
         let chunk = Arc::new(RecentChunk {
             seq: self.seq.fetch_add(1, Ordering::Relaxed),
-            service: service.to_string(),
-            label: label.to_string(),
+            service: Arc::clone(service),
+            label: Arc::clone(label),
             stream,
             bytes,
         });
         {
             let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
-            let entry = kept.entry(service.to_string()).or_default();
+            if !kept.contains_key(&**service) {
+                kept.insert(service.to_string(), Kept::default());
+            }
+            let Some(entry) = kept.get_mut(&**service) else { return };
             entry.bytes += chunk.bytes.len();
             entry.chunks.push_back(Arc::clone(&chunk));
             while entry.bytes > KEPT_PER_SERVICE && entry.chunks.len() > 1 {
@@ -130,9 +134,10 @@ mod tests {
     #[test]
     fn tail_keeps_order_and_budget() {
         let logs = RecentLogs::default();
-        logs.record("a", "a", Stream::Stdout, b"one\ntwo\n".to_vec());
-        logs.record("b", "b", Stream::Stderr, b"three\n".to_vec());
-        logs.record("a", "a", Stream::Stdout, b"four\n".to_vec());
+        let (a, b): (Arc<str>, Arc<str>) = (Arc::from("a"), Arc::from("b"));
+        logs.record(&a, &a, Stream::Stdout, b"one\ntwo\n".to_vec());
+        logs.record(&b, &b, Stream::Stderr, b"three\n".to_vec());
+        logs.record(&a, &a, Stream::Stdout, b"four\n".to_vec());
         assert_eq!(logs.tail(None, 10), "a | one\na | two\nb | three\na | four\n");
         assert_eq!(logs.tail(Some("a"), 2), "a | two\na | four\n");
         assert_eq!(logs.tail(Some("c"), 2), "");
@@ -140,7 +145,7 @@ mod tests {
         for _ in 0..1000 {
             let mut line = big.clone();
             line.push(b'\n');
-            logs.record("a", "a", Stream::Stdout, line);
+            logs.record(&a, &a, Stream::Stdout, line);
         }
         assert!(logs.tail(Some("a"), usize::MAX).len() < KEPT_PER_SERVICE + 10_000);
     }

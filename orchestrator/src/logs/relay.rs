@@ -47,8 +47,8 @@ pub struct RelayTarget {
 #[derive(Debug, Clone)]
 pub struct RecentTarget {
     pub logs: Arc<RecentLogs>,
-    pub service: String,
-    pub label: String,
+    pub service: Arc<str>,
+    pub label: Arc<str>,
 }
 
 /// Relays until the pipe closes (the service and everything holding its output exited).

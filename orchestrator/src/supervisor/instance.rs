@@ -348,8 +348,8 @@ impl Instance {
             watch,
             recent: Some(RecentTarget {
                 logs: Arc::clone(&self.shared.recent),
-                service: self.spec.name.clone(),
-                label: self.label.clone(),
+                service: Arc::from(self.spec.name.as_str()),
+                label: Arc::from(self.label.as_str()),
             }),
         }
     }

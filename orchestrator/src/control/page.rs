@@ -77,7 +77,11 @@ td,th{{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}} .s{{font
             );
         }
     }
-    html.push_str("</table><h2>Timeline</h2><div class=\"legend\">");
+    let _ = write!(
+        html,
+        "</table><h2>Timeline</h2><p>From ephitup's start ({} ago, left) to now (right).</p><div class=\"legend\">",
+        ago(status.uptime_ms)
+    );
     for state in ["waiting", "running", "unhealthy", "stopped", "failed", "completed"] {
         let _ = write!(html, r#"<span><i class="sw" style="background:{}"></i>{state}</span>"#, colour(state));
     }

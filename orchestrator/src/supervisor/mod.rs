@@ -399,10 +399,11 @@ impl Coordinator {
 
     async fn stop(&mut self, name: &str) -> Result<String, String> {
         self.spec(name)?;
-        self.held.insert(name.to_string());
         if self.is_final(name) {
             return Ok(format!("{name} is not running"));
         }
+        // Held: ephitup stays up for it, even when everything else has ended.
+        self.held.insert(name.to_string());
         tracing::info!(service = %name, "stopping {name} on request");
         let graph = self.config.services.clone();
         self.stop_services(&[name.to_string()], &graph).await;

@@ -33,16 +33,21 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
     data_dir.join(SOCKET_NAME)
 }
 
-/// Binds the control socket and serves it. A socket left by an `ephitup` that died is
-/// replaced; one that answers means another `ephitup up` runs on this data_dir: refused.
+/// Refuses to start when another `ephitup up` answers on this socket (same data_dir).
+pub fn refuse_if_running(path: &Path) -> anyhow::Result<()> {
+    if std::os::unix::net::UnixStream::connect(path).is_ok() {
+        anyhow::bail!(
+            "another ephitup is running with control socket {} (stop it, or give this one --socket)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Binds the control socket and serves it. A socket left by an `ephitup` that died (nobody
+/// answers on it) is replaced.
 pub fn serve_socket(path: &Path, handle: Handle) -> anyhow::Result<JoinHandle<()>> {
     if path.exists() {
-        if std::os::unix::net::UnixStream::connect(path).is_ok() {
-            anyhow::bail!(
-                "another ephitup is running with control socket {} (stop it, or give this one --socket)",
-                path.display()
-            );
-        }
         std::fs::remove_file(path)
             .map_err(|e| anyhow::anyhow!("cannot remove stale socket {}: {e}", path.display()))?;
     }

@@ -172,7 +172,15 @@ pub async fn run(
         if config.settings.reload { crate::watch::watch_config(&config.path, calls_tx.clone()) } else { None };
     // Then the control socket: a second `ephitup up` on the same data_dir stops here.
     let socket = options.socket.clone().unwrap_or_else(|| crate::control::socket_path(&config.settings.data_dir));
-    let control = crate::control::serve_socket(&socket, handle.clone())?;
+    crate::control::refuse_if_running(&socket)?;
+    // Without its socket the set still runs (supervision matters more than control).
+    let control = match crate::control::serve_socket(&socket, handle.clone()) {
+        Ok(task) => Some(task),
+        Err(e) => {
+            tracing::warn!("{e:#}; `ephitup status` and the other control verbs will not reach this ephitup");
+            None
+        }
+    };
     let http = match config.settings.http {
         Some(addr) => Some(crate::control::serve_http(addr, handle.clone()).await?),
         None => None,
@@ -239,7 +247,9 @@ pub async fn run(
         }
     };
 
-    control.abort();
+    if let Some(task) = control {
+        task.abort();
+    }
     if let Some(h) = http {
         h.abort();
     }

@@ -222,3 +222,39 @@ fn dev_watch_restarts_on_change() {
     assert_ne!(again, dev);
     assert_eq!(set.status_pid("other"), Some(other as i64));
 }
+
+#[test]
+fn on_dependency_restart_after_a_crash() {
+    let set = Set::up(
+        r#"
+[services.db]
+command = ["sh", "-c", "echo db up; exec sleep 1000"]
+health = { log = "db up" }
+[services.follows]
+command = "sleep 1001"
+depends_on = { db = "healthy" }
+on_dependency_restart = "restart"
+[services.waits]
+command = "sleep 1002"
+depends_on = { db = "healthy" }
+on_dependency_restart = "wait"
+[services.ignores]
+command = "sleep 1003"
+depends_on = { db = "healthy" }
+"#,
+    );
+    let db = wait_started(&set, "db");
+    let follows = wait_started(&set, "follows");
+    let waits = wait_started(&set, "waits");
+    let ignores = wait_started(&set, "ignores");
+    let mark = set.mark();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(db), Signal::SIGKILL).unwrap();
+    set.wait_after(mark, "db back", |v| is_start(v, "db"));
+    let f = set.wait_after(mark, "follows restarted", |v| is_start(v, "follows"));
+    let w = set.wait_after(mark, "waits started again", |v| is_start(v, "waits"));
+    assert_ne!(started_pid(&f), follows);
+    assert_ne!(started_pid(&w), waits);
+    set.wait_after(mark, "waits was stopped", |v| is_event(v, "waits") && v["state"] == "stopped");
+    assert!(!alive(follows) && !alive(waits));
+    assert_eq!(set.status_pid("ignores"), Some(ignores as i64));
+}

@@ -128,11 +128,12 @@ pub enum ExportFormat {
 
 #[derive(Debug, clap::Args)]
 pub struct ConfigFile {
-    /// The configuration file.
+    /// The configuration file (`-c` too, as in `logs`, where `-f` means follow).
     #[arg(
         short = 'f',
         long = "file",
         visible_alias = "config",
+        visible_short_alias = 'c',
         env = "EPHITUP_CONFIG",
         default_value = "ephitup.toml"
     )]

@@ -6,13 +6,20 @@
 //! Map: [`config`] (the file, validated) → [`supervisor`] (one task per service instance,
 //! over [`process`] for spawning and reaping, [`health`] for probes and [`logs`] for output)
 //! and [`events`] for its own messages. [`graph`] and [`plan`] describe the dependency order.
+//! While it runs, [`control`] serves the control API (and the optional status page) and
+//! [`watch`] follows the file for live reload and dev watch. [`export`] and [`import`]
+//! convert the declaration to and from other engines' formats.
 
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod events;
+pub mod export;
 pub mod graph;
 pub mod health;
+pub mod import;
 pub mod logs;
 pub mod plan;
 pub mod process;
 pub mod supervisor;
+pub mod watch;

@@ -7,8 +7,10 @@ use std::time::Duration;
 use clap::Parser;
 use ephitup::cli::{Cli, Command};
 use ephitup::config::{self, LogColor};
+use ephitup::control::client::Client;
 use ephitup::logs::{LogSink, Palette};
 use ephitup::process::{self, ProcessTable, guardian::Guardian};
+use ephitup::supervisor::RunOptions;
 
 /// Exit code for a configuration that does not load.
 const EXIT_CONFIG: u8 = 2;
@@ -26,7 +28,7 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_CONFIG)
             }
         },
-        Command::Up { file } => {
+        Command::Up { file, socket } => {
             let cfg = match config::load(&file.path) {
                 Ok(cfg) => cfg,
                 Err(e) => {
@@ -35,7 +37,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(EXIT_CONFIG);
                 }
             };
-            match up(cfg) {
+            match up(cfg, RunOptions { socket: socket.socket }) {
                 Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
                 Err(e) => {
                     eprintln!("ephitup: {e:#}");
@@ -43,10 +45,165 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Export { file, format, image } => match config::load(&file.path) {
+            Ok(cfg) => match ephitup::export::render(&cfg, format, &image) {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("ephitup: {e:#}");
+                    ExitCode::FAILURE
+                }
+            },
+            Err(e) => {
+                eprint!("{e}");
+                ExitCode::from(EXIT_CONFIG)
+            }
+        },
+        Command::Import { path } => match ephitup::import::supervisord(&path) {
+            Ok(converted) => {
+                for w in &converted.warnings {
+                    eprintln!("warning: {w}");
+                }
+                print!("{}", converted.toml);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("ephitup: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Probe { http, tcp, wait, timeout } => probe(http, tcp, wait, timeout.into()),
+        command => control(command),
     }
 }
 
-fn up(cfg: config::Config) -> anyhow::Result<i32> {
+/// `ephitup probe`: one check (or, with `wait`, until one passes).
+fn probe(http: Option<String>, tcp: Option<String>, wait: bool, timeout: Duration) -> ExitCode {
+    use ephitup::health::check::{ProbeContext, http_client, run_check};
+    let check = match (http, tcp) {
+        (Some(url), _) => match url.parse() {
+            Ok(uri) => config::Check::Http(uri),
+            Err(e) => {
+                eprintln!("ephitup: `{url}` is not a URL: {e}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        },
+        (None, Some(addr)) => config::Check::Tcp(addr),
+        (None, None) => return ExitCode::from(EXIT_CONFIG),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ephitup: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let ctx = ProbeContext {
+            http: http_client(),
+            processes: ProcessTable::new(None),
+            cwd: std::path::PathBuf::from("."),
+            env: Vec::new(),
+        };
+        loop {
+            match run_check(&check, timeout, &ctx).await {
+                Ok(()) => return ExitCode::SUCCESS,
+                Err(e) if wait => {
+                    eprintln!("ephitup probe: {e}; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(e) => {
+                    eprintln!("ephitup probe: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    })
+}
+
+/// The verbs that talk to a running `ephitup up`.
+fn control(command: Command) -> ExitCode {
+    let (file, socket) = match &command {
+        Command::Status { file, socket, .. } | Command::Reload { file, socket } | Command::Health { file, socket } => {
+            (file.path.clone(), socket.socket.clone())
+        }
+        Command::Logs { path, socket, .. } => (path.clone(), socket.socket.clone()),
+        Command::Start(a) | Command::Stop(a) | Command::Restart(a) => (a.file.path.clone(), a.socket.socket.clone()),
+        _ => return ExitCode::FAILURE,
+    };
+    let socket = match socket {
+        Some(s) => s,
+        None => match config::load(&file) {
+            Ok(cfg) => ephitup::control::socket_path(&cfg.settings.data_dir),
+            // The file may be mid-edit: the running set is still there to ask (and `reload`
+            // reports the file's errors itself).
+            Err(_) if config::data_dir_lenient(&file).is_some() => {
+                ephitup::control::socket_path(&config::data_dir_lenient(&file).unwrap_or_default())
+            }
+            Err(e) => {
+                eprint!("{e}");
+                eprintln!("ephitup: the control socket is found from the file's data_dir (or give --socket)");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        },
+    };
+    let client = Client::new(socket, &file);
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ephitup: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result: anyhow::Result<ExitCode> = runtime.block_on(async {
+        let answered = |answer: Result<String, String>| match answer {
+            Ok(m) => {
+                println!("{m}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("ephitup: {e}");
+                ExitCode::FAILURE
+            }
+        };
+        Ok(match command {
+            Command::Status { json, .. } => {
+                let status = client.status().await?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&status)?);
+                } else {
+                    print!("{}", ephitup::control::client::render_status(&status));
+                }
+                ExitCode::SUCCESS
+            }
+            Command::Logs { follow, lines, service, .. } => {
+                client.logs(service.as_deref(), lines, follow, &mut std::io::stdout()).await?;
+                ExitCode::SUCCESS
+            }
+            Command::Start(a) => answered(client.action(&a.service, "start").await?),
+            Command::Stop(a) => answered(client.action(&a.service, "stop").await?),
+            Command::Restart(a) => answered(client.action(&a.service, "restart").await?),
+            Command::Reload { .. } => answered(client.reload().await?),
+            Command::Health { .. } => {
+                let (ready, text) = client.ready().await?;
+                print!("{text}");
+                if ready { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            }
+            _ => ExitCode::FAILURE,
+        })
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ephitup: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn up(cfg: config::Config, options: RunOptions) -> anyhow::Result<i32> {
     use std::io::IsTerminal;
     let pid1 = std::process::id() == 1;
     // Forked while still single-threaded; not needed as PID 1 (the kernel cleans up then).
@@ -69,7 +226,7 @@ fn up(cfg: config::Config) -> anyhow::Result<i32> {
     let code = runtime.block_on(async {
         let processes = ProcessTable::new(guardian);
         let _reaper = processes.start_reaper()?;
-        ephitup::supervisor::run(cfg, processes, sink.clone(), palette).await
+        ephitup::supervisor::run(cfg, processes, sink.clone(), palette, options).await
     });
     if let Ok(code) = &code {
         tracing::info!("exiting with code {code}");

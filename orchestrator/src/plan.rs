@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::config::{Config, ServiceKind};
+use crate::config::{Config, OnDependencyRestart, ServiceKind};
 use crate::graph::startup_waves;
 
 pub fn render(config: &Config) -> String {
@@ -34,6 +34,15 @@ pub fn render(config: &Config) -> String {
             }
             if s.critical {
                 notes.push("critical".into());
+            }
+            match s.on_dependency_restart {
+                OnDependencyRestart::Ignore => {}
+                OnDependencyRestart::Restart => notes.push("restarts with its dependencies".into()),
+                OnDependencyRestart::Wait => notes.push("stops while a dependency restarts".into()),
+            }
+            if !s.watch.is_empty() {
+                let paths: Vec<String> = s.watch.iter().map(|p| p.display().to_string()).collect();
+                notes.push(format!("restarts on changes in {}", paths.join(", ")));
             }
             let _ = writeln!(out, "  {:<width$}  {kind:<7}  {}", s.name, notes.join("; "));
         }

@@ -3,3 +3,5 @@
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ephitup/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 mkdir -p "$CARGO_TARGET_DIR"
+# Where scripts/setup installs the schema validators the export tests run.
+export EPHITUP_VALIDATORS="${EPHITUP_VALIDATORS:-$HOME/.cache/ephitup/validators/bin}"

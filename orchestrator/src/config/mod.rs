@@ -38,6 +38,23 @@ pub fn parse(path: &Path, text: &str, lookup: &dyn Fn(&str) -> Option<String>) -
     resolve::resolve(path, raw, lookup).map_err(invalid)
 }
 
+/// The `data_dir` a file names, read leniently: for finding the control socket of a running
+/// `ephitup` while the file has an error elsewhere (being edited). `None` when even the TOML
+/// syntax or that one key is broken.
+pub fn data_dir_lenient(path: &Path) -> Option<std::path::PathBuf> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let value: toml::Table = toml::from_str(&text).ok()?;
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let base = std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf());
+    match value.get("settings").and_then(|s| s.get("data_dir")) {
+        None => Some(base.join("data")),
+        Some(v) => {
+            let dir = interpolate(v.as_str()?, &|name| std::env::var(name).ok()).ok()?;
+            Some(base.join(dir))
+        }
+    }
+}
+
 /// The dotted key of a serde error, without the wrappers `toml::Spanned` adds to the path.
 fn key_path(path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;

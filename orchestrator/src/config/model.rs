@@ -29,6 +29,10 @@ pub struct Settings {
     pub log_color: LogColor,
     /// Budget for stopping the whole set on SIGTERM/SIGINT.
     pub shutdown_timeout: Duration,
+    /// Address of the optional HTTP listener (`/healthz`, `/readyz`, status page).
+    pub http: Option<std::net::SocketAddr>,
+    /// Watch the configuration file and apply valid edits.
+    pub reload: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +76,20 @@ pub struct ServiceSpec {
     pub replicas: u32,
     pub user: Option<RunAs>,
     pub log: ServiceLog,
+    pub on_dependency_restart: OnDependencyRestart,
+    /// Changes under these paths restart the service (relative ones are against the file).
+    pub watch: Vec<PathBuf>,
+}
+
+/// What a dependent does when one of its dependencies restarts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnDependencyRestart {
+    /// Keep running (the default).
+    Ignore,
+    /// Keep running while the dependency is down; restart once it is back.
+    Restart,
+    /// Stop while the dependency is down; start again once its condition holds.
+    Wait,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -27,6 +27,10 @@ pub struct RawSettings {
     pub log_format: Option<Text>,
     pub log_color: Option<Text>,
     pub shutdown_timeout: Option<Text>,
+    /// `host:port` of the optional HTTP listener (health endpoints and status page).
+    pub http: Option<Text>,
+    /// Watch the file and apply valid edits while running (default true).
+    pub reload: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -54,6 +58,10 @@ pub struct RawService {
     pub replicas: Option<Spanned<u32>>,
     pub user: Option<Text>,
     pub log: Option<RawServiceLog>,
+    /// What this service does when one of its dependencies restarts.
+    pub on_dependency_restart: Option<Text>,
+    /// Paths whose changes restart this service (dev watch).
+    pub watch: Option<Spanned<Vec<Text>>>,
 }
 
 #[derive(Debug, Deserialize)]

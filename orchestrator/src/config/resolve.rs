@@ -282,6 +282,21 @@ impl Resolver<'_> {
                 s.shutdown_timeout.as_ref(),
                 Duration::from_secs(30),
             ),
+            http: s.http.as_ref().and_then(|v| {
+                let text = self.text("settings.http", v)?;
+                match text.parse() {
+                    Ok(addr) => Some(addr),
+                    Err(_) => {
+                        self.error(
+                            "settings.http",
+                            v.span(),
+                            format!("`{text}` is not an address like 127.0.0.1:9000"),
+                        );
+                        None
+                    }
+                }
+            }),
+            reload: s.reload.unwrap_or(true),
         }
     }
 
@@ -361,6 +376,27 @@ impl Resolver<'_> {
         };
         let user = raw.user.as_ref().and_then(|u| self.user(&k("user"), u));
         let log = self.service_log(&k("log"), raw.log.as_ref());
+        let on_dependency_restart = self.choice(
+            &k("on_dependency_restart"),
+            raw.on_dependency_restart.as_ref(),
+            &[
+                ("ignore", OnDependencyRestart::Ignore),
+                ("restart", OnDependencyRestart::Restart),
+                ("wait", OnDependencyRestart::Wait),
+            ],
+            OnDependencyRestart::Ignore,
+        );
+        let watch = raw
+            .watch
+            .as_ref()
+            .map(|list| {
+                list.get_ref()
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, p)| self.path(&format!("{}.{i}", k("watch")), p))
+                    .collect()
+            })
+            .unwrap_or_default();
 
         Some(ServiceSpec {
             name: name.to_string(),
@@ -381,6 +417,8 @@ impl Resolver<'_> {
             replicas,
             user,
             log,
+            on_dependency_restart,
+            watch,
         })
     }
 

@@ -223,3 +223,26 @@ fn several_problems_are_reported_together() {
     .expect_err("refused");
     assert_eq!(err.diagnostics().len(), 3, "{err}");
 }
+
+#[test]
+fn control_and_reload_keys() {
+    let c = load_text(
+        "[settings]\nhttp = \"127.0.0.1:9000\"\nreload = false\n[services.a]\ncommand = [\"x\"]\n\
+         on_dependency_restart = \"wait\"\nwatch = [\"src\", \"/abs\"]\n",
+    )
+    .expect("valid");
+    assert_eq!(c.settings.http, Some("127.0.0.1:9000".parse().expect("addr")));
+    assert!(!c.settings.reload);
+    let a = c.service("a").expect("a");
+    assert_eq!(a.on_dependency_restart, OnDependencyRestart::Wait);
+    assert_eq!(a.watch, [Path::new("/etc/app/src"), Path::new("/abs")]);
+    let d = load_text("[services.a]\ncommand = [\"x\"]\n").expect("valid");
+    assert!(d.settings.reload && d.settings.http.is_none());
+    assert_eq!(d.services[0].on_dependency_restart, OnDependencyRestart::Ignore);
+
+    let (d, line, _) = refused("[settings]\nhttp = \"localhost\"\n");
+    assert_eq!((d.key.as_str(), line), ("settings.http", 2));
+    let (d, _, _) = refused("[services.a]\ncommand = [\"x\"]\non_dependency_restart = \"sometimes\"\n");
+    assert_eq!(d.key, "services.a.on_dependency_restart");
+    assert!(d.message.contains("`ignore` | `restart` | `wait`"), "{}", d.message);
+}

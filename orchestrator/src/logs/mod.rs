@@ -14,9 +14,11 @@
 pub mod file;
 pub mod format;
 mod lines;
+pub mod recent;
 pub mod relay;
 pub mod sink;
 
 pub use format::{LineFormat, Palette};
-pub use relay::{LineWatch, RelayTarget, relay};
+pub use recent::RecentLogs;
+pub use relay::{LineWatch, RecentTarget, RelayTarget, relay};
 pub use sink::{Chunk, LogSink, Stream};

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use super::file::RotatingFile;
 use super::format::{LineFormat, timestamp};
 use super::lines::{for_each_line, prefix_lines};
+use super::recent::RecentLogs;
 use super::sink::{Chunk, LogSink, Stream};
 
 const READ_SIZE: usize = 256 * 1024;
@@ -38,6 +39,16 @@ pub struct RelayTarget {
     pub file: Option<Arc<Mutex<RotatingFile>>>,
     pub max_line: usize,
     pub watch: Option<LineWatch>,
+    /// Also keep the plain lines in memory for `ephitup logs`.
+    pub recent: Option<RecentTarget>,
+}
+
+/// Where a relay keeps its plain lines for `ephitup logs`.
+#[derive(Debug, Clone)]
+pub struct RecentTarget {
+    pub logs: Arc<RecentLogs>,
+    pub service: Arc<str>,
+    pub label: Arc<str>,
 }
 
 /// Relays until the pipe closes (the service and everything holding its output exited).
@@ -111,12 +122,18 @@ impl LineBuffer {
         console.reserve(bytes.len() * 2 + 256);
         let mut file = self.target.file.as_ref().map(|_| Vec::with_capacity(bytes.len()));
         let mut rest = bytes;
+        // The plain lines for `ephitup logs`: one copy per read, no per-line work.
+        let mut recent = self.target.recent.as_ref().map(|_| Vec::with_capacity(bytes.len()));
         // First, the end of a line begun in an earlier read.
         if !self.partial.is_empty() {
             match memchr::memchr(b'\n', rest) {
                 Some(nl) => {
                     let mut whole = std::mem::take(&mut self.partial);
                     whole.extend_from_slice(&rest[..nl]);
+                    if let Some(r) = recent.as_mut() {
+                        r.extend_from_slice(&whole);
+                        r.push(b'\n');
+                    }
                     self.emit(&mut console, file.as_mut(), &whole, &ts);
                     rest = &rest[nl + 1..];
                 }
@@ -128,6 +145,9 @@ impl LineBuffer {
         }
         let complete = memchr::memrchr(b'\n', rest).map_or(0, |last| last + 1);
         let (lines, tail) = rest.split_at(complete);
+        if let Some(r) = recent.as_mut() {
+            r.extend_from_slice(lines);
+        }
         match &self.target.format {
             // The common case, kept tight: prefix and line copied as they are.
             // Bytes pass through as they are (a `\r` too); only over-long lines take the slow path.
@@ -150,7 +170,12 @@ impl LineBuffer {
                 f.extend_from_slice(&piece);
                 f.push(b'\n');
             }
+            if let Some(r) = recent.as_mut() {
+                r.extend_from_slice(&piece);
+                r.push(b'\n');
+            }
         }
+        self.keep(recent);
         self.send(console, file).await;
     }
 
@@ -184,7 +209,16 @@ impl LineBuffer {
         let mut console = self.target.sink.buffer();
         let mut file = self.target.file.as_ref().map(|_| Vec::new());
         self.emit(&mut console, file.as_mut(), &line, &ts);
+        let mut recent = line;
+        recent.push(b'\n');
+        self.keep(Some(recent));
         self.send(console, file).await;
+    }
+
+    fn keep(&self, lines: Option<Vec<u8>>) {
+        if let (Some(target), Some(lines)) = (&self.target.recent, lines) {
+            target.logs.record(&target.service, &target.label, self.target.stream, lines);
+        }
     }
 
     async fn send(&self, console: Vec<u8>, file: Option<Vec<u8>>) {

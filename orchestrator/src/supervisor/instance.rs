@@ -17,7 +17,7 @@ use super::state::{Gate, InstanceStatus, State, gate};
 use crate::config::{Check, RestartPolicy, ServiceKind, ServiceSpec};
 use crate::health::check::ProbeContext;
 use crate::health::{ProbeEvent, monitor};
-use crate::logs::{LineFormat, LineWatch, RelayTarget, Stream, relay};
+use crate::logs::{LineFormat, LineWatch, RecentTarget, RelayTarget, Stream, relay};
 use crate::process::{CommandSpec, ExitStatus, Output, signal_group};
 
 /// How long the last lines of an exited service may take to reach the log before its exit is
@@ -34,6 +34,8 @@ pub struct Instance {
     pub shared: Arc<Shared>,
     /// Set to a deadline when `ephitup` wants this instance stopped.
     pub stop: watch::Receiver<Option<Instant>>,
+    /// The service's log file, shared by its replicas.
+    pub log_file: Option<Arc<Mutex<crate::logs::file::RotatingFile>>>,
 }
 
 /// How one run of the process ended.
@@ -223,6 +225,7 @@ impl Instance {
             s.state = state;
             s.pid = Some(pid.as_raw());
             s.started = true;
+            s.since_ms = Some(super::history::now_ms());
             s.ready = !probed;
         });
         self.event(state, format!("started (pid {pid})"));
@@ -340,9 +343,14 @@ impl Instance {
             sink: Arc::clone(&self.shared.sink),
             format: LineFormat::new(self.shared.settings.log_format, &self.label, stream, prefix),
             stream,
-            file: self.shared.log_files.get(&self.spec.name).cloned(),
+            file: self.log_file.clone(),
             max_line: self.spec.log.max_line,
             watch,
+            recent: Some(RecentTarget {
+                logs: Arc::clone(&self.shared.recent),
+                service: Arc::from(self.spec.name.as_str()),
+                label: Arc::from(self.label.as_str()),
+            }),
         }
     }
 
@@ -362,6 +370,7 @@ impl Instance {
             .get(&self.spec.name)
             .and_then(|v| v.get(self.replica as usize))
             .and_then(|s| s.pid);
+        self.shared.history.record(&self.spec.name, &self.label, state.as_str(), &message);
         match state {
             State::Failed | State::Fatal | State::Blocked | State::Unhealthy => {
                 tracing::warn!(service = %self.label, state = state.as_str(), pid, "{} {message}", self.label)
@@ -393,6 +402,3 @@ async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
 pub fn fmt_duration(d: Duration) -> String {
     if d < Duration::from_secs(1) { format!("{}ms", d.as_millis()) } else { format!("{:.1}s", d.as_secs_f64()) }
 }
-
-/// Per-service log files, by service name (replicas share one).
-pub type LogFiles = std::collections::HashMap<String, Arc<Mutex<crate::logs::file::RotatingFile>>>;

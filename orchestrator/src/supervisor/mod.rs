@@ -1,30 +1,39 @@
 //! Supervision of the whole set: one [`instance`] task per service replica, a shared board of
-//! their states ([`state`]), and the coordinator here, which answers signals, orders the
-//! shutdown (dependents first, within one budget) and decides `ephitup`'s exit code.
+//! their states ([`state`]), and the coordinator here. The coordinator answers signals and
+//! requests (from the control API, the file watcher, SIGHUP), applies reloads ([`reload`]),
+//! starts, stops and restarts single services, orders the shutdown (dependents first,
+//! within one budget) and decides `ephitup`'s exit code.
+//!
+//! Requests are handled one at a time, in the order they arrive: two reloads, or a reload and
+//! a restart, never interleave.
 
 mod backoff;
+pub mod history;
 mod instance;
+pub mod reload;
 pub mod state;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
+use history::History;
+use instance::Instance;
 pub use instance::fmt_duration;
-use instance::{Instance, LogFiles};
-use state::{Board, InstanceStatus, State};
+use state::{Board, InstanceStatus, State, gate};
 
-use crate::config::{Config, Settings};
+use crate::config::{Config, OnDependencyRestart, ServiceSpec, Settings};
 use crate::health::check::{HttpClient, http_client};
 use crate::logs::file::RotatingFile;
-use crate::logs::{LogSink, Palette};
+use crate::logs::{LogSink, Palette, RecentLogs};
 use crate::process::{ProcessTable, signal_group};
 
 /// What every instance task shares.
@@ -38,11 +47,75 @@ pub struct Shared {
     pub settings: Settings,
     pub palette: Palette,
     pub label_width: usize,
-    pub log_files: LogFiles,
     /// Labels of critical instances that failed for good.
     pub critical_failures: mpsc::UnboundedSender<String>,
     /// The log relays, waited for before exiting so no line is lost.
     pub relays: TaskTracker,
+    pub recent: Arc<RecentLogs>,
+    pub history: Arc<History>,
+}
+
+/// What can be asked of a running set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    Start(String),
+    Stop(String),
+    Restart(String),
+    /// Read the file again and apply the difference.
+    Reload,
+    /// Restart `service` because a dependency of it came back (`on_dependency_restart`).
+    DependencyBack {
+        service: String,
+        start_only: bool,
+    },
+}
+
+/// A request and where its answer goes (a sentence for people, or why it was refused).
+#[derive(Debug)]
+pub struct Call {
+    pub request: Request,
+    pub reply: Option<oneshot::Sender<Result<String, String>>>,
+}
+
+/// What the control API and the HTTP listener see of a running set.
+#[derive(Clone)]
+pub struct Handle {
+    pub board: watch::Receiver<Board>,
+    pub config: watch::Receiver<Arc<Config>>,
+    pub calls: mpsc::Sender<Call>,
+    pub recent: Arc<RecentLogs>,
+    pub history: Arc<History>,
+    /// When `ephitup` started, in ms since the Unix epoch.
+    pub started_ms: u64,
+}
+
+impl Handle {
+    /// Sends `request` to the coordinator and waits for its answer.
+    pub async fn call(&self, request: Request) -> Result<String, String> {
+        let (tx, rx) = oneshot::channel();
+        self.calls.send(Call { request, reply: Some(tx) }).await.map_err(|_| "ephitup is shutting down".to_string())?;
+        rx.await.map_err(|_| "ephitup is shutting down".to_string())?
+    }
+
+    /// Every critical service is ready (or completed, for one-shots); every service, when
+    /// none is marked critical.
+    pub fn ready(&self) -> bool {
+        let config = self.config.borrow().clone();
+        let board = self.board.borrow();
+        let any_critical = config.services.iter().any(|s| s.critical);
+        config.services.iter().filter(|s| s.critical || !any_critical).all(|s| {
+            board.get(&s.name).is_some_and(|instances| {
+                instances.iter().all(|i| (i.ready && i.state == State::Running) || i.state == State::Completed)
+            })
+        })
+    }
+}
+
+/// How `ephitup up` was asked to run, beyond the file.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// The control socket (default: `ephitup.sock` in `data_dir`).
+    pub socket: Option<PathBuf>,
 }
 
 /// How long, after the last service stopped, its remaining output may take to be written.
@@ -60,25 +133,12 @@ pub async fn run(
     processes: Arc<ProcessTable>,
     sink: Arc<LogSink>,
     palette: Palette,
+    options: RunOptions,
 ) -> anyhow::Result<i32> {
-    let labels = labels(&config);
-    let label_width = labels.iter().map(|(_, l)| l.len()).chain(["ephitup".len()]).max().unwrap_or(7);
-    let board: Board = config
-        .services
-        .iter()
-        .map(|s| (s.name.clone(), vec![InstanceStatus::default(); s.replicas as usize]))
-        .collect();
-    let (board, _) = watch::channel(board);
+    let label_width = labels(&config).iter().map(String::len).chain(["ephitup".len()]).max().unwrap_or(7);
+    let (board, _) = watch::channel(Board::new());
     let (shutdown, _) = watch::channel(false);
     let (critical_tx, mut critical_rx) = mpsc::unbounded_channel();
-    let mut log_files = HashMap::new();
-    for s in &config.services {
-        if let Some(path) = &s.log.file {
-            let file = RotatingFile::open(path, s.log.max_size, s.log.max_files)
-                .map_err(|e| anyhow::anyhow!("cannot open log file {} of {}: {e}", path.display(), s.name))?;
-            log_files.insert(s.name.clone(), Arc::new(Mutex::new(file)));
-        }
-    }
     std::fs::create_dir_all(&config.settings.data_dir)
         .map_err(|e| anyhow::anyhow!("cannot create data_dir {}: {e}", config.settings.data_dir.display()))?;
     let shared = Arc::new(Shared {
@@ -90,30 +150,57 @@ pub async fn run(
         settings: config.settings.clone(),
         palette,
         label_width,
-        log_files,
         critical_failures: critical_tx,
         relays: TaskTracker::new(),
+        recent: Arc::new(RecentLogs::default()),
+        history: Arc::new(History::default()),
     });
+    let config = Arc::new(config);
+    let (calls_tx, mut calls_rx) = mpsc::channel(64);
+    let (config_tx, config_rx) = watch::channel(Arc::clone(&config));
+    let handle = Handle {
+        board: shared.board.subscribe(),
+        config: config_rx,
+        calls: calls_tx.clone(),
+        recent: Arc::clone(&shared.recent),
+        history: Arc::clone(&shared.history),
+        started_ms: history::now_ms(),
+    };
 
-    let mut stops: HashMap<String, watch::Sender<Option<Instant>>> = HashMap::new();
-    let mut tasks = JoinSet::new();
-    for (index, spec) in config.services.iter().enumerate() {
-        let spec = Arc::new(spec.clone());
-        let (stop_tx, stop_rx) = watch::channel(None);
-        stops.insert(spec.name.clone(), stop_tx);
-        for replica in 0..spec.replicas {
-            let label = if spec.replicas > 1 { format!("{}.{replica}", spec.name) } else { spec.name.clone() };
-            let instance = Instance {
-                spec: Arc::clone(&spec),
-                replica,
-                label,
-                index,
-                shared: Arc::clone(&shared),
-                stop: stop_rx.clone(),
-            };
-            tasks.spawn(instance.run());
+    // Watching starts before the socket answers: once `ephitup status` works, an edit counts.
+    let _config_watch =
+        if config.settings.reload { crate::watch::watch_config(&config.path, calls_tx.clone()) } else { None };
+    // Then the control socket: a second `ephitup up` on the same data_dir stops here.
+    let socket = options.socket.clone().unwrap_or_else(|| crate::control::socket_path(&config.settings.data_dir));
+    crate::control::refuse_if_running(&socket)?;
+    // Without its socket the set still runs (supervision matters more than control).
+    let control = match crate::control::serve_socket(&socket, handle.clone()) {
+        Ok(task) => Some(task),
+        Err(e) => {
+            tracing::warn!("{e:#}; `ephitup status` and the other control verbs will not reach this ephitup");
+            None
         }
+    };
+    let http = match config.settings.http {
+        Some(addr) => Some(crate::control::serve_http(addr, handle.clone()).await?),
+        None => None,
+    };
+
+    let mut co = Coordinator {
+        config: Arc::clone(&config),
+        shared: Arc::clone(&shared),
+        services: HashMap::new(),
+        tasks: JoinSet::new(),
+        held: HashSet::new(),
+        seen_restarts: HashMap::new(),
+        calls: calls_tx,
+        config_tx,
+        dev_watch: None,
+    };
+    for (index, spec) in config.services.iter().enumerate() {
+        co.spawn_service(Arc::new(spec.clone()), index)?;
     }
+    co.dev_watch = crate::watch::watch_services(&config.services, co.calls.clone());
 
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sigint = signal(SignalKind::interrupt())?;
@@ -126,26 +213,49 @@ pub async fn run(
         tracing::info!("no services declared; nothing to run");
     }
     let code = loop {
-        if board_rx.borrow_and_update().values().flatten().all(|i| i.state.is_final()) {
-            let failed = board_rx.borrow().values().flatten().any(|i| i.state.is_failure());
+        let (all_final, failed) = {
+            let b = board_rx.borrow_and_update();
+            (b.values().flatten().all(|i| i.state.is_final()), b.values().flatten().any(|i| i.state.is_failure()))
+        };
+        if all_final && co.held.is_empty() {
             tracing::info!("every service has ended; exiting");
             break if failed { EXIT_FAILED } else { 0 };
         }
+        co.notice_restarts().await;
         tokio::select! {
             _ = sigterm.recv() => { tracing::info!("SIGTERM: stopping all services"); break 0 }
             _ = sigint.recv() => { tracing::info!("SIGINT: stopping all services"); break 0 }
-            _ = sighup.recv() => tracing::info!("SIGHUP received: not forwarded (it stops some servers, SurrealDB among them)"),
+            // Never forwarded: it stops some servers, SurrealDB among them.
+            _ = sighup.recv() => {
+                tracing::info!("SIGHUP: reloading the configuration (not forwarded to services)");
+                let _ = co.reload().await;
+            }
             _ = sigusr1.recv() => forward(&shared, Signal::SIGUSR1),
             _ = sigusr2.recv() => forward(&shared, Signal::SIGUSR2),
             Some(label) = critical_rx.recv() => {
                 tracing::error!(service = %label, "critical service {label} failed: stopping all services");
                 break EXIT_CRITICAL;
             }
+            Some(call) = calls_rx.recv() => {
+                let answer = co.handle(call.request).await;
+                if let Some(reply) = call.reply {
+                    let _ = reply.send(answer);
+                }
+            }
+            Some(_) = co.tasks.join_next(), if !co.tasks.is_empty() => {}
             changed = board_rx.changed() => if changed.is_err() { break 0 },
         }
     };
 
-    shutdown_set(&config, &shared, &stops, &mut tasks, &mut sigterm, &mut sigint).await;
+    if let Some(task) = control {
+        task.abort();
+    }
+    if let Some(h) = http {
+        h.abort();
+    }
+    crate::control::remove_socket(&socket);
+    co.dev_watch = None;
+    shutdown_set(&co.config, &shared, &co.services, &mut co.tasks, &mut sigterm, &mut sigint).await;
     // Every process is gone, so every pipe reaches its end: relay what is left in them.
     shared.relays.close();
     if tokio::time::timeout(RELAY_DRAIN, shared.relays.wait()).await.is_err() {
@@ -157,14 +267,265 @@ pub async fn run(
     Ok(code)
 }
 
+/// A service of the running set.
+struct Running {
+    spec: Arc<ServiceSpec>,
+    stop: watch::Sender<Option<Instant>>,
+}
+
+/// The coordinator's state: the set as it runs now.
+struct Coordinator {
+    config: Arc<Config>,
+    shared: Arc<Shared>,
+    services: HashMap<String, Running>,
+    tasks: JoinSet<()>,
+    /// Services stopped on purpose (by an operator, or waiting for a dependency to come
+    /// back): while any is, `ephitup` does not exit when everything else has ended.
+    held: HashSet<String>,
+    /// Restarts seen per service, to notice a dependency restarting.
+    seen_restarts: HashMap<String, u32>,
+    calls: mpsc::Sender<Call>,
+    config_tx: watch::Sender<Arc<Config>>,
+    dev_watch: Option<crate::watch::Watcher>,
+}
+
+impl Coordinator {
+    async fn handle(&mut self, request: Request) -> Result<String, String> {
+        match request {
+            Request::Reload => self.reload().await,
+            Request::Start(name) => self.start(&name).await,
+            Request::Stop(name) => self.stop(&name).await,
+            Request::Restart(name) => self.restart(&name, "restarting on request").await,
+            Request::DependencyBack { service, start_only } => {
+                if !self.services.contains_key(&service) {
+                    return Ok(String::new());
+                }
+                if start_only {
+                    if !self.held.contains(&service) {
+                        return Ok(String::new());
+                    }
+                    tracing::info!(service = %service, "{service}: its dependency is back, starting it");
+                    self.start(&service).await
+                } else {
+                    self.restart(&service, "restarting: a dependency restarted").await
+                }
+            }
+        }
+    }
+
+    fn spec(&self, name: &str) -> Result<Arc<ServiceSpec>, String> {
+        self.services.get(name).map(|r| Arc::clone(&r.spec)).ok_or_else(|| {
+            let names: Vec<&str> = self.config.services.iter().map(|s| s.name.as_str()).collect();
+            format!("no service named `{name}` (services: {})", names.join(", "))
+        })
+    }
+
+    fn is_final(&self, name: &str) -> bool {
+        self.shared.board.borrow().get(name).is_none_or(|v| v.iter().all(|i| i.state.is_final()))
+    }
+
+    /// Puts a fresh entry for `spec` on the board and spawns its instances.
+    fn spawn_service(&mut self, spec: Arc<ServiceSpec>, index: usize) -> anyhow::Result<()> {
+        let log_file = match &spec.log.file {
+            Some(path) => Some(Arc::new(Mutex::new(
+                RotatingFile::open(path, spec.log.max_size, spec.log.max_files)
+                    .map_err(|e| anyhow::anyhow!("cannot open log file {} of {}: {e}", path.display(), spec.name))?,
+            ))),
+            None => None,
+        };
+        self.shared.board.send_modify(|b| {
+            b.insert(spec.name.clone(), vec![InstanceStatus::default(); spec.replicas as usize]);
+        });
+        // A fresh entry counts restarts from zero.
+        self.seen_restarts.insert(spec.name.clone(), 0);
+        let (stop_tx, stop_rx) = watch::channel(None);
+        for replica in 0..spec.replicas {
+            let label = if spec.replicas > 1 { format!("{}.{replica}", spec.name) } else { spec.name.clone() };
+            let instance = Instance {
+                spec: Arc::clone(&spec),
+                replica,
+                label,
+                index,
+                shared: Arc::clone(&self.shared),
+                stop: stop_rx.clone(),
+                log_file: log_file.clone(),
+            };
+            self.tasks.spawn(instance.run());
+        }
+        self.held.remove(&spec.name);
+        self.services.insert(spec.name.clone(), Running { spec, stop: stop_tx });
+        Ok(())
+    }
+
+    fn index_of(&self, name: &str) -> usize {
+        self.config.services.iter().position(|s| s.name == name).unwrap_or(0)
+    }
+
+    /// Stops `names` (dependents first, by `graph`) and waits until each has ended.
+    async fn stop_services(&self, names: &[String], graph: &[ServiceSpec]) {
+        let mut stoppers = JoinSet::new();
+        let mut longest = Duration::ZERO;
+        for name in names {
+            let Some(running) = self.services.get(name) else { continue };
+            longest = longest.max(running.spec.stop_timeout);
+            let dependents: Vec<String> = crate::graph::dependents_of(graph, name)
+                .into_iter()
+                .filter(|d| names.iter().any(|n| n == d))
+                .map(str::to_string)
+                .collect();
+            let stop = running.stop.clone();
+            let timeout = running.spec.stop_timeout;
+            let mut board = self.shared.board.subscribe();
+            stoppers.spawn(async move {
+                let _ = board
+                    .wait_for(|b| {
+                        dependents.iter().all(|d| b.get(d).is_none_or(|v| v.iter().all(|i| !i.state.has_process())))
+                    })
+                    .await;
+                stop.send_replace(Some(Instant::now() + timeout));
+            });
+        }
+        let mut board = self.shared.board.subscribe();
+        let all_ended =
+            board.wait_for(|b| names.iter().all(|n| b.get(n).is_none_or(|v| v.iter().all(|i| i.state.is_final()))));
+        // Each stop is bounded by its stop_timeout, then SIGKILL; the margin covers the rest.
+        let budget = longest * (names.len() as u32).max(1) + Duration::from_secs(5);
+        if tokio::time::timeout(budget, all_ended).await.is_err() {
+            tracing::warn!("{} did not report their end in time", names.join(", "));
+        }
+        stoppers.abort_all();
+    }
+
+    async fn start(&mut self, name: &str) -> Result<String, String> {
+        let spec = self.spec(name)?;
+        if !self.is_final(name) {
+            return Ok(format!("{name} is already running"));
+        }
+        let index = self.index_of(name);
+        self.spawn_service(spec, index).map_err(|e| format!("{e:#}"))?;
+        self.shared.history.record(name, name, "waiting", "started on request");
+        Ok(format!("{name} started"))
+    }
+
+    async fn stop(&mut self, name: &str) -> Result<String, String> {
+        self.spec(name)?;
+        if self.is_final(name) {
+            return Ok(format!("{name} is not running"));
+        }
+        // Held: ephitup stays up for it, even when everything else has ended.
+        self.held.insert(name.to_string());
+        tracing::info!(service = %name, "stopping {name} on request");
+        let graph = self.config.services.clone();
+        self.stop_services(&[name.to_string()], &graph).await;
+        Ok(format!("{name} stopped"))
+    }
+
+    /// Stops and starts `name` again; its dependents follow their `on_dependency_restart`.
+    async fn restart(&mut self, name: &str, why: &str) -> Result<String, String> {
+        let spec = self.spec(name)?;
+        tracing::info!(service = %name, "{name}: {why}");
+        self.shared.history.record(name, name, "stopping", why);
+        let waiting = self.dependents_with(name, OnDependencyRestart::Wait);
+        let mut stopping = waiting.clone();
+        stopping.push(name.to_string());
+        let graph = self.config.services.clone();
+        self.stop_services(&stopping, &graph).await;
+        let index = self.index_of(name);
+        self.spawn_service(spec, index).map_err(|e| format!("{e:#}"))?;
+        self.after_dependency_down(name, &waiting, &[]);
+        Ok(format!("{name} restarted"))
+    }
+
+    fn dependents_with(&self, name: &str, policy: OnDependencyRestart) -> Vec<String> {
+        self.config
+            .services
+            .iter()
+            .filter(|s| s.on_dependency_restart == policy && s.depends_on.iter().any(|d| d.service == name))
+            .map(|s| s.name.clone())
+            .collect()
+    }
+
+    /// `dependency` went down (it is restarting): `wait` dependents (already stopped, in
+    /// `stopped`) start again, `restart` dependents restart, once it is back.
+    /// `exclude`: services restarting anyway (changed by a reload).
+    fn after_dependency_down(&mut self, dependency: &str, stopped: &[String], exclude: &[String]) {
+        for d in stopped {
+            self.held.insert(d.clone());
+        }
+        let mut restart = self.dependents_with(dependency, OnDependencyRestart::Restart);
+        restart.retain(|r| !exclude.contains(r));
+        for (service, start_only) in
+            stopped.iter().map(|s| (s.clone(), true)).chain(restart.into_iter().map(|s| (s, false)))
+        {
+            let Some(dep) = self
+                .config
+                .service(&service)
+                .and_then(|s| s.depends_on.iter().find(|d| d.service == dependency))
+                .cloned()
+            else {
+                continue;
+            };
+            let mut board = self.shared.board.subscribe();
+            let calls = self.calls.clone();
+            tokio::spawn(async move {
+                let back = board
+                    .wait_for(|b| {
+                        let up = b
+                            .get(&dep.service)
+                            .is_some_and(|v| v.iter().all(|i| i.state.has_process() || i.state == State::Completed));
+                        up && gate(b, &dep) == state::Gate::Open || b.get(&dep.service).is_none()
+                    })
+                    .await
+                    .map(|b| b.contains_key(&dep.service))
+                    .unwrap_or(false);
+                if back {
+                    let _ = calls
+                        .send(Call { request: Request::DependencyBack { service, start_only }, reply: None })
+                        .await;
+                }
+            });
+        }
+    }
+
+    /// Notices services that restarted by themselves (their process exited and is being
+    /// restarted) and applies their dependents' `on_dependency_restart`.
+    async fn notice_restarts(&mut self) {
+        let mut restarted = Vec::new();
+        {
+            let board = self.shared.board.borrow();
+            for (name, v) in board.iter() {
+                let now: u32 = v.iter().map(|i| i.restarts).sum();
+                if now > self.seen_restarts.get(name).copied().unwrap_or(0) {
+                    self.seen_restarts.insert(name.clone(), now);
+                    restarted.push(name.clone());
+                }
+            }
+        }
+        for name in restarted {
+            let waiting = self.dependents_with(&name, OnDependencyRestart::Wait);
+            let has_policy =
+                !waiting.is_empty() || !self.dependents_with(&name, OnDependencyRestart::Restart).is_empty();
+            if !has_policy {
+                continue;
+            }
+            let running: Vec<String> = waiting.into_iter().filter(|w| !self.is_final(w)).collect();
+            if !running.is_empty() {
+                tracing::info!(service = %name, "{name} is restarting: stopping {} until it is back", running.join(", "));
+                let graph = self.config.services.clone();
+                self.stop_services(&running, &graph).await;
+            }
+            self.after_dependency_down(&name, &running, &[]);
+        }
+    }
+}
+
 /// `name`, or `name.N` for each replica.
-fn labels(config: &Config) -> Vec<(String, String)> {
+fn labels(config: &Config) -> Vec<String> {
     config
         .services
         .iter()
         .flat_map(|s| {
-            (0..s.replicas)
-                .map(move |r| (s.name.clone(), if s.replicas > 1 { format!("{}.{r}", s.name) } else { s.name.clone() }))
+            (0..s.replicas).map(move |r| if s.replicas > 1 { format!("{}.{r}", s.name) } else { s.name.clone() })
         })
         .collect()
 }
@@ -184,7 +545,7 @@ fn forward(shared: &Shared, sig: Signal) {
 async fn shutdown_set(
     config: &Config,
     shared: &Arc<Shared>,
-    stops: &HashMap<String, watch::Sender<Option<Instant>>>,
+    services: &HashMap<String, Running>,
     tasks: &mut JoinSet<()>,
     sigterm: &mut tokio::signal::unix::Signal,
     sigint: &mut tokio::signal::unix::Signal,
@@ -197,7 +558,7 @@ async fn shutdown_set(
     for spec in &config.services {
         let dependents: Vec<String> =
             crate::graph::dependents_of(&config.services, &spec.name).into_iter().map(str::to_string).collect();
-        let Some(stop) = stops.get(&spec.name).cloned() else { continue };
+        let Some(stop) = services.get(&spec.name).map(|r| r.stop.clone()) else { continue };
         let mut board = shared.board.subscribe();
         stoppers.spawn(async move {
             let _ = board

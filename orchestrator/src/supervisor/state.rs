@@ -78,11 +78,21 @@ pub struct InstanceStatus {
     /// Its readiness probe passes (or it has none and is running).
     pub ready: bool,
     pub last_exit: Option<String>,
+    /// When the current (or last) process was spawned, in ms since the Unix epoch.
+    pub since_ms: Option<u64>,
 }
 
 impl Default for InstanceStatus {
     fn default() -> Self {
-        Self { state: State::Waiting, pid: None, restarts: 0, started: false, ready: false, last_exit: None }
+        Self {
+            state: State::Waiting,
+            pid: None,
+            restarts: 0,
+            started: false,
+            ready: false,
+            last_exit: None,
+            since_ms: None,
+        }
     }
 }
 

@@ -43,13 +43,8 @@ impl Set {
     }
 
     pub fn up_in(dir: tempfile::TempDir, toml: &str, env: &[(&str, &str)]) -> Set {
-        let toml = if toml.contains("log_format") {
-            toml.to_string()
-        } else {
-            format!("[settings]\nlog_format = \"json\"\nshutdown_timeout = \"10s\"\n{toml}")
-        };
         let config = dir.path().join("ephitup.toml");
-        std::fs::write(&config, toml).expect("write config");
+        std::fs::write(&config, with_settings(toml)).expect("write config");
         let mut child = Command::new(ephitup())
             .args(["up", "-f"])
             .arg(&config)
@@ -66,6 +61,81 @@ impl Set {
         collect(stdout, Arc::clone(&output), true);
         collect(stderr, Arc::clone(&output), false);
         Set { dir, child, output }
+    }
+
+    /// The configuration file.
+    pub fn config(&self) -> PathBuf {
+        self.path("ephitup.toml")
+    }
+
+    /// Saves a new configuration the way many editors do: a new file renamed over the old.
+    pub fn save(&self, toml: &str) {
+        let tmp = self.path(".ephitup.toml.swp");
+        std::fs::write(&tmp, with_settings(toml)).expect("write config");
+        std::fs::rename(&tmp, self.config()).expect("rename config");
+    }
+
+    /// Saves a new configuration by rewriting the file in place.
+    pub fn write_in_place(&self, toml: &str) {
+        std::fs::write(self.config(), with_settings(toml)).expect("write config");
+    }
+
+    /// Runs `ephitup VERB --file CONFIG ARGS...`; returns (exit code, stdout, stderr).
+    pub fn ctl(&self, verb: &str, args: &[&str]) -> (Option<i32>, String, String) {
+        let out = Command::new(ephitup())
+            .arg(verb)
+            .arg("--file")
+            .arg(self.config())
+            .args(args)
+            .output()
+            .expect("run ephitup");
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    }
+
+    /// `ephitup status --json`, parsed.
+    pub fn status(&self) -> Value {
+        let (code, out, err) = self.ctl("status", &["--json"]);
+        assert_eq!(code, Some(0), "status failed: {err}\n{}", self.transcript());
+        serde_json::from_str(&out).expect("status JSON")
+    }
+
+    /// The pid of `label` in the status, if it has a process.
+    pub fn status_pid(&self, label: &str) -> Option<i64> {
+        self.status()["services"]
+            .as_array()
+            .expect("services")
+            .iter()
+            .flat_map(|s| s["instances"].as_array().cloned().unwrap_or_default())
+            .find(|i| i["label"] == label)
+            .and_then(|i| i["pid"].as_i64())
+    }
+
+    /// Waits until the control socket answers (`ephitup status` succeeds).
+    pub fn wait_control(&self) {
+        eventually("the control socket", || self.ctl("status", &[]).0 == Some(0));
+    }
+
+    /// Waits for a record after index `from` matching `pred`.
+    pub fn wait_after(&self, from: usize, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let (lock, cv) = &*self.output;
+        let deadline = Instant::now() + DEADLINE;
+        let mut o = lock.lock().expect("lock");
+        loop {
+            if let Some(v) = o.records.iter().skip(from).find(|v| pred(v)) {
+                return v.clone();
+            }
+            let now = Instant::now();
+            if now >= deadline || o.closed {
+                drop(o);
+                panic!("timed out waiting for {what}\n{}", self.transcript());
+            }
+            o = cv.wait_timeout(o, deadline - now).expect("wait").0;
+        }
+    }
+
+    /// Number of records so far (a mark for [`Set::wait_after`]).
+    pub fn mark(&self) -> usize {
+        self.output.0.lock().expect("lock").records.len()
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -188,6 +258,15 @@ impl Drop for Set {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), nix::sys::signal::Signal::SIGKILL);
             let _ = self.child.wait();
         }
+    }
+}
+
+/// JSON logs and a short shutdown unless the file sets its own settings.
+pub fn with_settings(toml: &str) -> String {
+    if toml.contains("log_format") {
+        toml.to_string()
+    } else {
+        format!("[settings]\nlog_format = \"json\"\nshutdown_timeout = \"10s\"\n{toml}")
     }
 }
 

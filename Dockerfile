@@ -41,7 +41,7 @@ RUN apt-get update \
  && useradd --system --uid 10001 --user-group --home-dir /mydata --no-create-home --shell /usr/sbin/nologin app \
  && mkdir -p /mydata && chown app:app /mydata
 COPY --from=builder /out/bin/ /usr/local/bin/
-COPY services/web/ /usr/share/ephitup/web/
+COPY services/web/public/ /usr/share/ephitup/web/
 COPY ephitup.toml /etc/ephitup/ephitup.toml
 # `ephitup` runs as root only to prepare the data disk (Render may mount it root-owned) and to
 # be PID 1; every service runs as `app` (EPHITUP_SERVICE_USER).

@@ -13,6 +13,7 @@
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod data_dir;
 pub mod events;
 pub mod export;
 pub mod graph;

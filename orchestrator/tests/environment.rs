@@ -87,3 +87,40 @@ fn an_empty_set_exits_at_once() {
     let mut set = Set::up("");
     assert_eq!(set.wait_exit(), Some(0));
 }
+
+#[test]
+fn as_root_the_data_dir_is_handed_to_the_services_user() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: only root hands directories to another user");
+        return;
+    }
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let nobody = nix::unistd::User::from_name("nobody").expect("lookup").expect("nobody exists");
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A disk as a platform mounts it: root's, with data from an earlier run.
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("old")).expect("mkdir");
+    std::fs::write(data.join("old/file"), "kept").expect("write");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+
+    let set = Set::up_in(
+        dir,
+        r#"
+[settings]
+log_format = "json"
+data_dir = "data"
+user = "nobody"
+
+[services.app]
+command = ["sh", "-c", 'echo new > "$EPHITUP_DATA_DIR/new" && cat "$EPHITUP_DATA_DIR/old/file" >> "$EPHITUP_DATA_DIR/new" && echo "uid $(id -u) wrote"; exec sleep 1000']
+"#,
+        &[],
+    );
+    let line = set.wait_line("app", "wrote");
+    assert_eq!(message(&line), format!("uid {} wrote", nobody.uid));
+    for path in [data.clone(), data.join("old"), data.join("old/file"), data.join("new")] {
+        let meta = std::fs::metadata(&path).expect("stat");
+        assert_eq!((meta.uid(), meta.gid()), (nobody.uid.as_raw(), nobody.gid.as_raw()), "{}", path.display());
+    }
+    assert_eq!(std::fs::read_to_string(data.join("new")).expect("read"), "new\nkept");
+}

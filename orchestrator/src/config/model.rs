@@ -33,6 +33,8 @@ pub struct Settings {
     pub http: Option<std::net::SocketAddr>,
     /// Watch the configuration file and apply valid edits.
     pub reload: bool,
+    /// Default user of the services; when ephitup runs as root, it also owns `data_dir`.
+    pub user: Option<RunAs>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -31,6 +31,8 @@ pub struct RawSettings {
     pub http: Option<Text>,
     /// Watch the file and apply valid edits while running (default true).
     pub reload: Option<bool>,
+    /// The user every service runs as unless it names its own (empty: ephitup's own user).
+    pub user: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -43,7 +43,7 @@ pub fn resolve(path: &Path, raw: RawConfig, lookup: Lookup) -> Result<Config, Ve
             );
             continue;
         }
-        if let Some(spec) = r.service(name, &key, service.get_ref(), &global_env, &mut dep_spans) {
+        if let Some(spec) = r.service(name, &key, service.get_ref(), &global_env, &settings.user, &mut dep_spans) {
             services.push(spec);
         }
     }
@@ -297,6 +297,7 @@ impl Resolver<'_> {
                 }
             }),
             reload: s.reload.unwrap_or(true),
+            user: s.user.as_ref().and_then(|u| self.user("settings.user", u)),
         }
     }
 
@@ -306,6 +307,7 @@ impl Resolver<'_> {
         key: &str,
         raw: &RawService,
         global_env: &[(String, String)],
+        default_user: &Option<RunAs>,
         dep_spans: &mut HashMap<(String, String), Range<usize>>,
     ) -> Option<ServiceSpec> {
         let k = |field: &str| format!("{key}.{field}");
@@ -374,7 +376,10 @@ impl Resolver<'_> {
             Some(r) => *r.get_ref(),
             None => 1,
         };
-        let user = raw.user.as_ref().and_then(|u| self.user(&k("user"), u));
+        let user = match raw.user.as_ref() {
+            Some(u) => self.user(&k("user"), u),
+            None => default_user.clone(),
+        };
         let log = self.service_log(&k("log"), raw.log.as_ref());
         let on_dependency_restart = self.choice(
             &k("on_dependency_restart"),
@@ -586,8 +591,9 @@ impl Resolver<'_> {
         })
     }
 
+    /// A user by name; an empty name (e.g. an unset `${VAR:-}`) means no switch.
     fn user(&mut self, key: &str, value: &Text) -> Option<RunAs> {
-        let name = self.text(key, value)?;
+        let name = self.text(key, value).filter(|n| !n.is_empty())?;
         match nix::unistd::User::from_name(&name) {
             Ok(Some(u)) => Some(RunAs { name, uid: u.uid.as_raw(), gid: u.gid.as_raw(), home: u.dir }),
             Ok(None) => {

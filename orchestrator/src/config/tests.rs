@@ -246,3 +246,19 @@ fn control_and_reload_keys() {
     assert_eq!(d.key, "services.a.on_dependency_restart");
     assert!(d.message.contains("`ignore` | `restart` | `wait`"), "{}", d.message);
 }
+
+#[test]
+fn settings_user_is_every_services_default_and_empty_means_none() {
+    let text =
+        "[settings]\nuser = \"root\"\n[services.a]\ncommand = [\"x\"]\n[services.b]\ncommand = [\"x\"]\nuser = \"\"\n";
+    let cfg = load_text(text).expect("valid");
+    assert_eq!(cfg.settings.user.as_ref().map(|u| u.uid), Some(0));
+    assert_eq!(cfg.service("a").and_then(|s| s.user.as_ref()).map(|u| u.name.as_str()), Some("root"));
+    assert!(cfg.service("b").and_then(|s| s.user.as_ref()).is_none(), "an empty user switches nothing");
+
+    let none = load_text("[settings]\nuser = \"${NOT_SET:-}\"\n[services.a]\ncommand = [\"x\"]\n").expect("valid");
+    assert!(none.settings.user.is_none() && none.service("a").and_then(|s| s.user.as_ref()).is_none());
+
+    let (d, line, _) = refused("[settings]\nuser = \"no-such-user-here\"\n");
+    assert_eq!((d.key.as_str(), line), ("settings.user", 2));
+}

@@ -139,8 +139,7 @@ pub async fn run(
     let (board, _) = watch::channel(Board::new());
     let (shutdown, _) = watch::channel(false);
     let (critical_tx, mut critical_rx) = mpsc::unbounded_channel();
-    std::fs::create_dir_all(&config.settings.data_dir)
-        .map_err(|e| anyhow::anyhow!("cannot create data_dir {}: {e}", config.settings.data_dir.display()))?;
+    crate::data_dir::prepare(&config.settings.data_dir, config.settings.user.as_ref())?;
     let shared = Arc::new(Shared {
         processes: Arc::clone(&processes),
         sink,

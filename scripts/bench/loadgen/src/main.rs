@@ -241,7 +241,9 @@ async fn main() -> anyhow::Result<()> {
     }
     println!("\n| operation | API / SDK floor: throughput | p50 | p99 |");
     println!("|---|---|---|---|");
-    for (label, api, floor) in [("list 50 notebooks", &phases[0], &phases[1]), ("create a note", &phases[2], &phases[3])] {
+    for (label, api, floor) in
+        [("list 50 notebooks", &phases[0], &phases[1]), ("create a note", &phases[2], &phases[3])]
+    {
         println!(
             "| {label} | {:.2} | {:.2} | {:.2} |",
             api.throughput() / floor.throughput(),

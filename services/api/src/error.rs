@@ -86,6 +86,7 @@ pub fn store(what: &'static str) -> impl Fn(StoreError) -> ApiError {
         StoreError::ReadOnly => {
             ApiError::Forbidden(format!("{what} is a default: default profiles cannot be changed; duplicate it"))
         }
+        StoreError::Timeout(_) => ApiError::Unavailable("the database is not answering; try again shortly".into()),
         StoreError::Retryable(m) | StoreError::Database(m) | StoreError::Shape(m) => ApiError::Internal(m),
     }
 }

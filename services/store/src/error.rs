@@ -14,6 +14,9 @@ pub enum StoreError {
     /// The database refused or failed the query.
     #[error("database error: {0}")]
     Database(String),
+    /// The database did not answer in time.
+    #[error("the database did not answer within {0:?}")]
+    Timeout(std::time::Duration),
     /// The transaction lost a write conflict and committed nothing: running it again is safe.
     #[error("write conflict: {0}")]
     Retryable(String),

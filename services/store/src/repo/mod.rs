@@ -68,6 +68,11 @@ pub(crate) async fn delete_owned(db: &Db, table: &'static str, owner: &str, id: 
 /// How often a query that lost a write conflict is run again before the conflict is an error.
 const CONFLICT_RETRIES: u32 = 10;
 
+/// The longest a query may take. A connection that stopped answering (seen with the SDK after
+/// its WebSocket was starved under load) then fails requests instead of hanging them; the
+/// API's health check fails too and its liveness probe restarts it with a fresh connection.
+const QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Runs `query` with `binds` and returns the rows of its last statement.
 ///
 /// Concurrent writes of the same record make all but one transaction fail with a conflict
@@ -106,7 +111,8 @@ async fn run_once<T: DeserializeOwned>(
     for (name, value) in binds {
         q = q.bind((*name, value.clone()));
     }
-    let mut response = q.await?;
+    let mut response =
+        tokio::time::timeout(QUERY_TIMEOUT, q).await.map_err(|_| StoreError::Timeout(QUERY_TIMEOUT))??;
     let last = response.num_statements().saturating_sub(1);
     if let Some(e) = response.take_errors().into_values().next() {
         return Err(e.into());

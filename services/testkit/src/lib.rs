@@ -96,6 +96,15 @@ impl TestDb {
         panic!("ephitup-db did not become ready");
     }
 
+    /// Starts a server on a fresh data directory and applies the migrations with the real
+    /// `ephitup-api migrate` (which must be built).
+    pub fn start_migrated() -> TestDb {
+        let db = Self::start();
+        let out = Command::new(workspace_bin("ephitup-api")).arg("migrate").envs(db.env()).output().expect("migrate");
+        assert!(out.status.success(), "migrate failed: {}", String::from_utf8_lossy(&out.stderr));
+        db
+    }
+
     pub fn url(&self) -> String {
         format!("ws://127.0.0.1:{}", self.port)
     }

@@ -2,6 +2,7 @@
 //! another user is reported exactly like a missing one ([`StoreError::NotFound`]).
 
 pub mod episode_profiles;
+pub mod jobs;
 pub mod models;
 pub mod notebooks;
 pub mod notes;

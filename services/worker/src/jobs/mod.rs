@@ -7,10 +7,12 @@ pub mod source;
 
 use std::path::PathBuf;
 
-use anyhow::bail;
+use anyhow::{Context, anyhow, bail};
 use ephitup_store::repo::jobs::{self, ClaimedJob};
-use ephitup_store::repo::{podcasts, sources};
-use ephitup_store::{Db, SecretBox};
+use ephitup_store::repo::{podcasts, provider_secrets, sources};
+use ephitup_store::{Db, SecretBox, StoreError};
+
+use crate::ai::Provider;
 
 use crate::storage::Storage;
 
@@ -63,6 +65,41 @@ impl Progress {
         if let Err(e) = jobs::progress(&self.db, &self.id, &self.worker, stage, done, total).await {
             tracing::debug!("job {}: progress not saved: {e}", self.id);
         }
+    }
+}
+
+/// Where to call a provider for `owner`: their own key (decrypted here, for this job only) and
+/// base URL; else, for `openai` only, the operator's `OPENAI_API_KEY`.
+pub async fn provider(ctx: &Ctx, owner: &str, name: &str) -> anyhow::Result<Provider> {
+    let default_base = default_base_url(name, ctx.fallback_base_url.as_deref());
+    match provider_secrets::get(&ctx.db, owner, name).await {
+        Ok(secret) => {
+            let key = ctx
+                .secrets
+                .decrypt(&secret.encrypted_value)
+                .map_err(|e| anyhow!("your {name} key cannot be read ({e}); save it again under AI keys"))?;
+            let base = secret.base_url.filter(|u| !u.trim().is_empty()).or(default_base).ok_or_else(|| {
+                anyhow!("no base URL for provider `{name}`: set one with your key under AI keys")
+            })?;
+            Ok(Provider::new(name, &base, key))
+        }
+        Err(StoreError::NotFound) => match (&ctx.fallback_key, default_base) {
+            (Some(key), Some(base)) if name == "openai" => Ok(Provider::new(name, &base, key.clone())),
+            _ => bail!("no API key for provider `{name}`: add one under AI keys"),
+        },
+        Err(e) => Err(e).context("reading the provider key"),
+    }
+}
+
+fn default_base_url(provider: &str, openai_override: Option<&str>) -> Option<String> {
+    match provider {
+        "openai" => Some(openai_override.unwrap_or("https://api.openai.com/v1").to_string()),
+        "openrouter" => Some("https://openrouter.ai/api/v1".into()),
+        "groq" => Some("https://api.groq.com/openai/v1".into()),
+        "mistral" => Some("https://api.mistral.ai/v1".into()),
+        "deepseek" => Some("https://api.deepseek.com/v1".into()),
+        "xai" => Some("https://api.x.ai/v1".into()),
+        _ => None,
     }
 }
 

@@ -42,6 +42,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         data_path: cli.data_path.clone(),
         fallback_key: std::env::var("OPENAI_API_KEY").ok().filter(|k| !k.is_empty()),
         fallback_base_url: std::env::var("OPENAI_BASE_URL").ok().filter(|u| !u.is_empty()),
+        links: if cli.allow_private_links { fetch::Private::Allow } else { fetch::Private::Refuse },
     });
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));

@@ -36,6 +36,10 @@ pub struct Cli {
     /// Where audio is written (`DATA_PATH/podcasts/...`) and uploads are read.
     #[arg(long, env = "DATA_PATH", default_value = "./data")]
     pub data_path: PathBuf,
+    /// Let link sources point at private and loopback addresses (tests, or a deployment
+    /// whose sources live on its own network). Off by default: links are refused there.
+    #[arg(long, env = "WORKER_ALLOW_PRIVATE_LINKS")]
+    pub allow_private_links: bool,
     /// Tests and benchmarks only: also run `noop` jobs.
     #[arg(long, env = "WORKER_TEST_JOBS", hide = true)]
     pub test_jobs: bool,

@@ -28,6 +28,8 @@ pub struct Ctx {
     pub fallback_key: Option<String>,
     /// `OPENAI_BASE_URL`: the operator's endpoint, for owners without their own base URL.
     pub fallback_base_url: Option<String>,
+    /// Whether link sources may point at private addresses (`--allow-private-links`).
+    pub links: crate::fetch::Private,
 }
 
 /// The job names this worker takes.

@@ -38,7 +38,7 @@ fn ephitup_up_brings_db_healthy_then_migrate_completed_then_api_healthy() {
     // Services of one wave become ready in any order: an event seen while waiting for
     // another one counts.
     let mut wait_for = |what: &str, pred: &dyn Fn(&serde_json::Value) -> bool| loop {
-        if let Some(i) = seen.iter().position(|v| pred(v)) {
+        if let Some(i) = seen.iter().position(pred) {
             return i;
         }
         let v = rx.recv_timeout(Duration::from_secs(120)).unwrap_or_else(|_| panic!("no {what}; saw:\n{seen:#?}"));

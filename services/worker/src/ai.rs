@@ -54,7 +54,13 @@ fn wants_completion_tokens(model: &str) -> bool {
 }
 
 /// Asks for a JSON object; returns it parsed.
-pub async fn chat_json(http: &reqwest::Client, p: &Provider, model: &str, system: &str, user: &str) -> anyhow::Result<Value> {
+pub async fn chat_json(
+    http: &reqwest::Client,
+    p: &Provider,
+    model: &str,
+    system: &str,
+    user: &str,
+) -> anyhow::Result<Value> {
     let mut completion_tokens = wants_completion_tokens(model);
     let mut switched = false;
     loop {
@@ -85,7 +91,13 @@ pub async fn chat_json(http: &reqwest::Client, p: &Provider, model: &str, system
 }
 
 /// Speech for one line: the audio bytes (MP3).
-pub async fn speech(http: &reqwest::Client, p: &Provider, model: &str, voice: &str, input: &str) -> anyhow::Result<Bytes> {
+pub async fn speech(
+    http: &reqwest::Client,
+    p: &Provider,
+    model: &str,
+    voice: &str,
+    input: &str,
+) -> anyhow::Result<Bytes> {
     let body = json!({"model": model, "voice": voice, "input": input, "response_format": "mp3"});
     send(http, p, "audio/speech", &body).await.map_err(|e| anyhow!("{} {model} speech: {e}", p.name))
 }

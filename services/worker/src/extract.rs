@@ -81,7 +81,8 @@ fn html_title(html: &str) -> Option<String> {
 
 /// A title for text without one: its first non-empty line, shortened.
 pub fn title_from_text(text: &str) -> String {
-    let line = text.lines().map(|l| l.trim().trim_start_matches('#').trim()).find(|l| !l.is_empty()).unwrap_or("Untitled");
+    let line =
+        text.lines().map(|l| l.trim().trim_start_matches('#').trim()).find(|l| !l.is_empty()).unwrap_or("Untitled");
     let mut title: String = line.chars().take(80).collect();
     if line.chars().count() > 80 {
         title.push('…');

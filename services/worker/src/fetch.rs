@@ -46,7 +46,8 @@ pub async fn fetch(url: &str, private: Private) -> anyhow::Result<Fetched> {
             .user_agent(concat!("ephitup-worker/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("building the HTTP client")?;
-        let mut resp = client.get(url.clone()).send().await.map_err(|e| anyhow!("fetching {url}: {}", e.without_url()))?;
+        let mut resp =
+            client.get(url.clone()).send().await.map_err(|e| anyhow!("fetching {url}: {}", e.without_url()))?;
         if resp.status().is_redirection() {
             let location = resp
                 .headers()
@@ -85,10 +86,9 @@ async fn resolve(host: &str, port: u16, private: Private) -> anyhow::Result<Vec<
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     let addrs: Vec<SocketAddr> = match bare.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => tokio::net::lookup_host((bare, port))
-            .await
-            .with_context(|| format!("cannot resolve {bare}"))?
-            .collect(),
+        Err(_) => {
+            tokio::net::lookup_host((bare, port)).await.with_context(|| format!("cannot resolve {bare}"))?.collect()
+        }
     };
     if addrs.is_empty() {
         bail!("{bare} has no address");
@@ -144,7 +144,20 @@ mod tests {
 
     #[test]
     fn private_and_local_addresses_are_not_public() {
-        for ip in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1", "64:ff9b::7f00:1"] {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "64:ff9b::7f00:1",
+        ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
         for ip in ["93.184.216.34", "2606:4700::1111", "8.8.8.8"] {

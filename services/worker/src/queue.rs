@@ -85,7 +85,9 @@ impl Queue {
             let pause = if failures > 0 {
                 (Duration::from_millis(100) * 2u32.saturating_pow(failures.min(8))).min(self.cli.poll_interval)
             } else {
-                self.cli.poll_interval.min(next_sweep.saturating_duration_since(Instant::now()).max(Duration::from_millis(10)))
+                self.cli
+                    .poll_interval
+                    .min(next_sweep.saturating_duration_since(Instant::now()).max(Duration::from_millis(10)))
             };
             tokio::select! {
                 _ = shutdown.cancelled() => break,

@@ -55,7 +55,8 @@ impl Setup {
 
     /// Submits an episode as the API does; returns (job id, episode id).
     async fn submit(&self) -> (String, String) {
-        let ep = podcasts::profile_by_name(&self.conn, &self.owner, "episode_profile", "tech_discussion").await.unwrap();
+        let ep =
+            podcasts::profile_by_name(&self.conn, &self.owner, "episode_profile", "tech_discussion").await.unwrap();
         let sp = podcasts::profile_by_name(&self.conn, &self.owner, "speaker_profile", "tech_experts").await.unwrap();
         let submission = podcasts::Submission {
             episode_name: "Rust queues".into(),

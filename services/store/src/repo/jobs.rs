@@ -77,7 +77,7 @@ pub async fn claim(db: &Db, id: &str, worker: &str, lease: Duration) -> Result<O
     let claimed: Result<Vec<ClaimedJob>, StoreError> = rows(
         db,
         &format!(
-            "UPDATE type::record('command', $key) SET status = 'running', attempts += 1, lease_owner = $worker, \
+            "UPDATE type::record('command', $key) SET status = 'running', attempts += 1, updated = time::now(), lease_owner = $worker, \
              lease_expires = time::now() + <duration> $lease, heartbeat = time::now(), error_message = NONE \
              WHERE status = 'new' RETURN {CLAIMED_FIELDS}"
         ),
@@ -125,7 +125,7 @@ async fn while_held(
     let updated: Vec<Value> = rows(
         db,
         &format!(
-            "UPDATE type::record('command', $key) SET {set} \
+            "UPDATE type::record('command', $key) SET {set}, updated = time::now() \
              WHERE status = 'running' AND lease_owner = $worker RETURN VALUE <string> id"
         ),
         binds,
@@ -206,7 +206,7 @@ pub async fn requeue_expired(db: &Db, max_attempts: u32) -> Result<Vec<Expired>,
              error_message = IF attempts >= $max
                  THEN 'the worker running this job stopped responding (lease expired) ' + <string> attempts + ' times'
                  ELSE error_message END,
-             lease_owner = NONE, lease_expires = NONE, progress = NONE
+             lease_owner = NONE, lease_expires = NONE, progress = NONE, updated = time::now()
          WHERE status = 'running' AND lease_expires != NONE AND lease_expires < time::now()
          RETURN <string> id AS id, status",
         vec![("max", json!(max_attempts))],
@@ -245,7 +245,12 @@ pub async fn enqueue(db: &Db, owner: &str, name: &str, args: Value) -> Result<St
                         owner = type::record('user', $owner)).id;
             RETURN [<string> $job];
         }",
-        vec![("app", json!(super::podcasts::APP)), ("name", json!(name)), ("args", args), ("owner", json!(owner.as_str()))],
+        vec![
+            ("app", json!(super::podcasts::APP)),
+            ("name", json!(name)),
+            ("args", args),
+            ("owner", json!(owner.as_str())),
+        ],
     )
     .await?;
     ids.into_iter().next().ok_or_else(|| StoreError::Shape("no job id".into()))

@@ -109,7 +109,13 @@ impl Fake {
 }
 
 async fn chat(State(fake): State<Shared>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
-    let text = body["messages"].as_array().into_iter().flatten().filter_map(|m| m["content"].as_str()).collect::<Vec<_>>().join("\n");
+    let text = body["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["content"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
     let transcript = text.to_lowercase().contains("transcript");
     let kind = if transcript { "transcript" } else { "outline" };
     if let Some(refusal) = fake.check("/v1/chat/completions", &headers, &body, json!({"kind": kind})) {
@@ -189,7 +195,12 @@ async fn main() {
     let cli = Cli::parse();
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", cli.port)).await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
-    let fake = Arc::new(Fake { cli, log: Mutex::default(), knobs: Mutex::new(Knobs { fail_status: 500, ..Knobs::default() }), speech_calls: Mutex::default() });
+    let fake = Arc::new(Fake {
+        cli,
+        log: Mutex::default(),
+        knobs: Mutex::new(Knobs { fail_status: 500, ..Knobs::default() }),
+        speech_calls: Mutex::default(),
+    });
     let app = Router::new()
         .route("/v1/chat/completions", post(chat))
         .route("/v1/audio/speech", post(speech))

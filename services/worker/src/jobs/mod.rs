@@ -80,9 +80,11 @@ pub async fn provider(ctx: &Ctx, owner: &str, name: &str) -> anyhow::Result<Prov
                 .secrets
                 .decrypt(&secret.encrypted_value)
                 .map_err(|e| anyhow!("your {name} key cannot be read ({e}); save it again under AI keys"))?;
-            let base = secret.base_url.filter(|u| !u.trim().is_empty()).or(default_base).ok_or_else(|| {
-                anyhow!("no base URL for provider `{name}`: set one with your key under AI keys")
-            })?;
+            let base = secret
+                .base_url
+                .filter(|u| !u.trim().is_empty())
+                .or(default_base)
+                .ok_or_else(|| anyhow!("no base URL for provider `{name}`: set one with your key under AI keys"))?;
             Ok(Provider::new(name, &base, key))
         }
         Err(StoreError::NotFound) => match (&ctx.fallback_key, default_base) {

@@ -101,11 +101,8 @@ pub async fn run(ctx: &Ctx, job: &ClaimedJob, progress: &Progress) -> anyhow::Re
     // Transcript, one segment at a time (each continues the conversation so far).
     let transcript_provider = provider(ctx, &job.owner, &ep.transcript_provider).await?;
     let names: Vec<&str> = sp.speakers.iter().map(|s| s.name.as_str()).collect();
-    let cast: String = sp
-        .speakers
-        .iter()
-        .map(|s| format!("- {}: {} ({})\n", s.name, s.backstory, s.personality))
-        .collect();
+    let cast: String =
+        sp.speakers.iter().map(|s| format!("- {}: {} ({})\n", s.name, s.backstory, s.personality)).collect();
     let mut lines: Vec<Line> = Vec::new();
     for (i, segment) in segments.iter().enumerate() {
         progress.set("transcript", i as u64, segments.len() as u64).await;
@@ -115,7 +112,8 @@ pub async fn run(ctx: &Ctx, job: &ClaimedJob, progress: &Progress) -> anyhow::Re
              Speakers: {}\n{cast}",
             names.join(", ")
         );
-        let so_far: String = lines.iter().rev().take(6).rev().map(|l| format!("{}: {}\n", l.speaker, l.dialogue)).collect();
+        let so_far: String =
+            lines.iter().rev().take(6).rev().map(|l| format!("{}: {}\n", l.speaker, l.dialogue)).collect();
         let user = format!(
             "Episode: {}\nBriefing:\n{}\n\nOutline:\n{outline}\n\nWrite segment {} of {}: {} — {} ({}).\n\n\
              The conversation so far ends with:\n{so_far}\nMaterial:\n{content}",

@@ -15,7 +15,8 @@ use crate::fetch;
 
 pub async fn run(ctx: &Ctx, job: &ClaimedJob, progress: &Progress) -> anyhow::Result<Value> {
     let source_id = arg(job, "source_id")?;
-    let source = sources::source_work(&ctx.db, &job.owner, source_id).await.with_context(|| format!("source {source_id}"))?;
+    let source =
+        sources::source_work(&ctx.db, &job.owner, source_id).await.with_context(|| format!("source {source_id}"))?;
     let asset = source.asset.clone().unwrap_or_default();
     progress.set("extracting", 0, 1).await;
     let kind = job.args.get("kind").and_then(Value::as_str).unwrap_or("text");

@@ -11,8 +11,8 @@
 #      query); BENCH_PICKUPS jobs queued one at a time, each after the previous completed.
 #      Latency = the job's `heartbeat` (set by the claim) minus its `created`, both
 #      database-side timestamps. p50, p99, max. Peer run in the same script: the same with a
-#      worker whose live query cannot help (`--poll-interval 200ms`, and pickups measured
-#      the same way), to show what the live query buys against polling.
+#      worker that only polls (`--no-live-query --poll-interval 200ms`), to show what the
+#      live query buys against polling.
 #   2. Throughput: BENCH_JOBS no-op jobs queued while no worker runs, then 1 worker, then
 #      (another batch) 3 workers, each with `--max-tasks 5`. Jobs/s = jobs / (last
 #      completion - first claim), database-side. The 3-vs-1 ratio is the figure.
@@ -116,7 +116,7 @@ try:
         return q(0.5), q(0.99)
 
     live = pickup("live", "--poll-interval", "5s")
-    poll = pickup("poll-200ms", "--poll-interval", "200ms")
+    poll = pickup("poll-200ms", "--no-live-query", "--poll-interval", "200ms")
 
     def throughput(n_workers):
         sql("UPDATE command SET app = 'bench-done' WHERE app = 'bench';")

@@ -33,7 +33,9 @@ impl Queue {
         let names = crate::jobs::names(self.cli.test_jobs);
         let wake = Arc::new(Notify::new());
         let watch_stop = CancellationToken::new();
-        tokio::spawn(crate::wake::watch(self.ctx.db.clone(), wake.clone(), watch_stop.clone()));
+        if !self.cli.no_live_query {
+            tokio::spawn(crate::wake::watch(self.ctx.db.clone(), wake.clone(), watch_stop.clone()));
+        }
         let permits = Arc::new(Semaphore::new(self.cli.max_tasks as usize));
         let tracker = TaskTracker::new();
         // Cancelled when the drain time is up: running jobs stop and hand themselves back.

@@ -40,6 +40,9 @@ pub struct Cli {
     /// whose sources live on its own network). Off by default: links are refused there.
     #[arg(long, env = "WORKER_ALLOW_PRIVATE_LINKS")]
     pub allow_private_links: bool,
+    /// Benchmark only: no live query, polling alone (the peer the live query is measured against).
+    #[arg(long, env = "WORKER_NO_LIVE_QUERY", hide = true)]
+    pub no_live_query: bool,
     /// Tests and benchmarks only: also run `noop` jobs.
     #[arg(long, env = "WORKER_TEST_JOBS", hide = true)]
     pub test_jobs: bool,

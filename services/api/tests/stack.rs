@@ -1,5 +1,6 @@
 //! The root `ephitup.toml` under the real `ephitup`: `db` becomes healthy, then `migrate`
-//! completes, then `api` is healthy, then `proxy`, and a SIGTERM stops the set cleanly.
+//! completes, then `api` and `worker` are healthy, then `proxy`, and a SIGTERM stops the set
+//! cleanly.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
@@ -36,7 +37,12 @@ fn ephitup_up_brings_db_healthy_then_migrate_completed_then_api_healthy() {
         }
     });
     let mut seen = Vec::new();
+    // Services of one wave become ready in any order: an event seen while waiting for
+    // another one counts.
     let mut wait_for = |what: &str, pred: &dyn Fn(&serde_json::Value) -> bool| loop {
+        if let Some(i) = seen.iter().position(pred) {
+            return i;
+        }
         let v = rx.recv_timeout(Duration::from_secs(120)).unwrap_or_else(|_| panic!("no {what}; saw:\n{seen:#?}"));
         let hit = pred(&v);
         seen.push(v);
@@ -57,7 +63,10 @@ fn ephitup_up_brings_db_healthy_then_migrate_completed_then_api_healthy() {
     let proxy = wait_for("proxy healthy", &|v| {
         event("proxy", "running")(v) && v["message"].as_str().unwrap_or("").contains("healthy")
     });
-    assert!(healthy < completed && completed < api && api < proxy);
+    let worker = wait_for("worker healthy", &|v| {
+        event("worker", "running")(v) && v["message"].as_str().unwrap_or("").contains("healthy")
+    });
+    assert!(healthy < completed && completed < api && api < proxy && completed < worker);
     assert!(data.path().join("mydatabase.db").exists(), "the database lives under DATA_PATH");
 
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM)

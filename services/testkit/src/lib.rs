@@ -97,6 +97,15 @@ impl TestDb {
         panic!("ephitup-db did not become ready");
     }
 
+    /// Starts a server on a fresh data directory and applies the migrations with the real
+    /// `ephitup-api migrate` (which must be built).
+    pub fn start_migrated() -> TestDb {
+        let db = Self::start();
+        let out = Command::new(workspace_bin("ephitup-api")).arg("migrate").envs(db.env()).output().expect("migrate");
+        assert!(out.status.success(), "migrate failed: {}", String::from_utf8_lossy(&out.stderr));
+        db
+    }
+
     pub fn url(&self) -> String {
         format!("ws://127.0.0.1:{}", self.port)
     }
@@ -200,5 +209,74 @@ impl TestApi {
 impl Drop for TestApi {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// A request with a JSON body to 127.0.0.1:port (plain HTTP/1.1, one connection); returns the
+/// status and the body.
+pub fn http_json(port: u16, method: &str, path: &str, body: Option<&serde_json::Value>) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, body.to_string())
+}
+
+/// A running `ephitup-fake-ai` (the OpenAI-compatible stand-in), owned by a test.
+pub struct FakeAi {
+    pub port: u16,
+    pub key: String,
+    child: Child,
+}
+
+impl FakeAi {
+    /// Starts the stand-in requiring `key`; `args` are extra options (`--segments`, `--lines`).
+    pub fn start(key: &str, args: &[&str]) -> FakeAi {
+        use std::io::BufRead;
+        let mut child = Command::new(workspace_bin("ephitup-fake-ai"))
+            .args(["--key", key])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn ephitup-fake-ai");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read port");
+        let port = line.trim().rsplit(':').next().and_then(|p| p.parse().ok()).expect("a port on the first line");
+        FakeAi { port, key: key.to_string(), child }
+    }
+
+    /// The base URL a client is configured with (`…/v1`).
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}/v1", self.port)
+    }
+
+    /// Every request so far: `[{path, key, model, status, ...}]`.
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        let (status, body) = http_json(self.port, "GET", "/_requests", None);
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).expect("request log")
+    }
+
+    /// Sets failure knobs: `{fail_next, fail_status, always_fail_status, require_max_completion_tokens}`.
+    pub fn control(&self, knobs: serde_json::Value) {
+        let (status, body) = http_json(self.port, "POST", "/_control", Some(&knobs));
+        assert_eq!(status, 204, "{body}");
+    }
+}
+
+impl Drop for FakeAi {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod context;
 pub mod episode_profiles;
+pub mod jobs;
 pub mod models;
 pub mod notebooks;
 pub mod notes;

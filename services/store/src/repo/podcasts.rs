@@ -133,3 +133,45 @@ pub async fn notebook_text(db: &Db, owner: &str, notebook_id: &str) -> Result<St
     .await?;
     Ok(parts.join("\n\n"))
 }
+
+/// What the worker reads to generate an episode.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct EpisodeWork {
+    pub name: String,
+    pub episode_profile: Value,
+    pub speaker_profile: Value,
+    pub briefing: String,
+    pub content: Option<String>,
+}
+
+/// The episode a `generate_podcast` job of `owner` works on.
+pub async fn episode_work(db: &Db, owner: &str, id: &str) -> Result<EpisodeWork, StoreError> {
+    let (owner, key) = (owner_key(owner)?, RecordKey::parse("episode", id).ok_or(StoreError::NotFound)?);
+    one(
+        db,
+        "SELECT name, episode_profile, speaker_profile, briefing, content FROM type::record('episode', $key) \
+         WHERE owner = type::record('user', $owner)",
+        vec![("key", json!(key.as_str())), ("owner", json!(owner.as_str()))],
+    )
+    .await
+}
+
+/// Saves what generation produced so far: any of `outline`, `transcript`, `audio_file` (a null
+/// leaves the field as it is).
+pub async fn save_episode(
+    db: &Db,
+    owner: &str,
+    id: &str,
+    outline: Value,
+    transcript: Value,
+    audio_file: Value,
+) -> Result<(), StoreError> {
+    super::update_owned(
+        db,
+        "episode",
+        owner,
+        id,
+        vec![("outline", outline), ("transcript", transcript), ("audio_file", audio_file)],
+    )
+    .await
+}

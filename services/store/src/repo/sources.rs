@@ -184,3 +184,27 @@ pub async fn unlink(db: &Db, owner: &str, notebook_id: &str, source_id: &str) ->
     .await?;
     if removed.is_empty() { Err(StoreError::NotFound) } else { Ok(()) }
 }
+
+/// What the worker reads to process a source.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct SourceWork {
+    pub title: Option<String>,
+    pub full_text: Option<String>,
+    pub asset: Option<Asset>,
+}
+
+/// The source a `process_source` job of `owner` works on.
+pub async fn source_work(db: &Db, owner: &str, id: &str) -> Result<SourceWork, StoreError> {
+    let (owner, key) = (owner_key(owner)?, key(id)?);
+    one(
+        db,
+        "SELECT title, full_text, asset FROM type::record('source', $key) WHERE owner = type::record('user', $owner)",
+        vec![("key", json!(key.as_str())), ("owner", json!(owner.as_str()))],
+    )
+    .await
+}
+
+/// Saves a processed source's text and title.
+pub async fn save_text(db: &Db, owner: &str, id: &str, title: &str, full_text: &str) -> Result<(), StoreError> {
+    super::update_owned(db, "source", owner, id, vec![("title", json!(title)), ("full_text", json!(full_text))]).await
+}

@@ -1,0 +1,67 @@
+//! `process_source`: fills a source's `full_text` (and `title`, when the user gave none) from
+//! what it holds — the text itself, an uploaded file under `DATA_PATH/uploads/`, or a link,
+//! fetched with [`crate::fetch`] (timeout, size cap, no private addresses).
+
+use std::path::Path;
+
+use anyhow::{Context, anyhow, bail};
+use ephitup_store::repo::jobs::ClaimedJob;
+use ephitup_store::repo::sources;
+use serde_json::{Value, json};
+
+use super::{Ctx, Progress, arg};
+use crate::extract::{self, Extracted, Kind};
+use crate::fetch;
+
+pub async fn run(ctx: &Ctx, job: &ClaimedJob, progress: &Progress) -> anyhow::Result<Value> {
+    let source_id = arg(job, "source_id")?;
+    let source =
+        sources::source_work(&ctx.db, &job.owner, source_id).await.with_context(|| format!("source {source_id}"))?;
+    let asset = source.asset.clone().unwrap_or_default();
+    progress.set("extracting", 0, 1).await;
+    let kind = job.args.get("kind").and_then(Value::as_str).unwrap_or("text");
+    let extracted = match kind {
+        "text" => {
+            let text = source.full_text.clone().unwrap_or_default();
+            if text.trim().is_empty() {
+                bail!("the source has no text");
+            }
+            Extracted { title: None, text }
+        }
+        "upload" => {
+            let relative = asset.file_path.as_deref().ok_or_else(|| anyhow!("the upload has no file"))?;
+            let path = upload_path(&ctx.data_path, relative)?;
+            let kind = Kind::from_extension(relative)
+                .ok_or_else(|| anyhow!("this kind of file cannot be read (txt, md, html and pdf can)"))?;
+            let bytes = tokio::fs::read(&path).await.context("reading the uploaded file")?;
+            extract::extract(kind, bytes).await?
+        }
+        "link" => {
+            let url = asset.url.as_deref().ok_or_else(|| anyhow!("the link source has no URL"))?;
+            let page = fetch::fetch(url, ctx.links).await?;
+            let kind = Kind::from_content_type(&page.content_type)
+                .or_else(|| Kind::from_extension(page.url.path()))
+                .ok_or_else(|| anyhow!("{url}: content of type `{}` cannot be read", page.content_type))?;
+            extract::extract(kind, page.body).await?
+        }
+        other => bail!("unknown source kind `{other}`"),
+    };
+    let title = source
+        .title
+        .filter(|t| !t.trim().is_empty())
+        .or(extracted.title)
+        .unwrap_or_else(|| extract::title_from_text(&extracted.text));
+    sources::save_text(&ctx.db, &job.owner, source_id, &title, &extracted.text).await?;
+    progress.set("done", 1, 1).await;
+    Ok(json!({ "source_id": source_id, "title": title, "chars": extracted.text.chars().count() }))
+}
+
+/// An upload's path, only if it lies under `DATA_PATH/uploads` (a row must never point out).
+fn upload_path(data_path: &Path, relative: &str) -> anyhow::Result<std::path::PathBuf> {
+    let root = std::fs::canonicalize(data_path.join("uploads")).context("no uploads directory")?;
+    let path = std::fs::canonicalize(data_path.join(relative)).context("the uploaded file is missing")?;
+    if !path.starts_with(&root) {
+        bail!("the upload's path is outside the uploads directory");
+    }
+    Ok(path)
+}

@@ -1,0 +1,63 @@
+//! `ephitup-worker`: takes jobs (`command` rows) off the queue and runs them.
+//!
+//! - [`queue`]: the claim loop: woken by [`wake`] (live query) or its poll interval, claims
+//!   atomically through `ephitup_store::repo::jobs`, within a concurrency limit; on SIGTERM it
+//!   stops claiming, drains, and hands back what did not finish.
+//! - [`task`]: one claimed job: its heartbeat, its outcome (`completed`, `failed`, handed back).
+//! - [`jobs`]: what the jobs do (`generate_podcast`, `process_source`, and the test-only `noop`),
+//!   with [`ai`] (OpenAI-compatible HTTP), [`mp3`] (joining clips), [`storage`] (where audio
+//!   goes), [`fetch`] (links, refusing private addresses) and [`extract`] (text from files).
+
+pub mod ai;
+pub mod extract;
+pub mod fetch;
+pub mod jobs;
+pub mod mp3;
+pub mod queue;
+pub mod settings;
+pub mod storage;
+pub mod task;
+pub mod wake;
+
+use std::sync::Arc;
+
+use ephitup_store::{DbSettings, SecretBox, connect_app};
+use tokio_util::sync::CancellationToken;
+
+use crate::settings::Cli;
+
+/// Runs the worker until SIGTERM or SIGINT, then drains.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    cli.validate()?;
+    let db_settings = DbSettings::from_env()?;
+    let secrets = SecretBox::from_env(&cli.data_path)?;
+    let storage = storage::Storage::from_env(&cli.data_path)?;
+    let db = connect_app(&db_settings).await?;
+    let worker_id = cli.worker_id();
+    let ctx = Arc::new(jobs::Ctx {
+        db: db.clone(),
+        secrets,
+        storage,
+        http: ai::http_client()?,
+        data_path: cli.data_path.clone(),
+        fallback_key: std::env::var("OPENAI_API_KEY").ok().filter(|k| !k.is_empty()),
+        fallback_base_url: std::env::var("OPENAI_BASE_URL").ok().filter(|u| !u.is_empty()),
+        links: if cli.allow_private_links { fetch::Private::Allow } else { fetch::Private::Refuse },
+    });
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    queue::Queue::new(cli, worker_id, ctx).run(shutdown).await
+}
+
+async fn stop_on_signal(shutdown: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        tracing::error!("cannot listen for SIGTERM/SIGINT");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    shutdown.cancel();
+}

@@ -70,17 +70,15 @@ pub async fn build(db: &Db, owner: &str, notebook_id: &str, selection: Selection
     let owner = owner_key(owner)?;
 
     let source_rows: Vec<SourceRow> = match &selection.sources {
-        None => {
-            rows(
-                db,
-                &format!(
-                    "SELECT {SOURCE_FIELDS} FROM source WHERE owner = type::record('user', $owner) \
-                 AND type::record('notebook', $nb) IN ->reference->notebook ORDER BY created"
-                ),
-                vec![("owner", json!(owner.as_str())), ("nb", json!(nb.as_str()))],
-            )
-            .await?
-        }
+        None => rows(
+            db,
+            &format!(
+                "{} SELECT {SOURCE_FIELDS} FROM $linked WHERE owner = type::record('user', $owner) ORDER BY created",
+                super::linked("reference", "source")
+            ),
+            vec![("owner", json!(owner.as_str())), ("nb", json!(nb.as_str()))],
+        )
+        .await?,
         Some(chosen) => {
             owned(db, "source", SOURCE_FIELDS, owner.as_str(), chosen.iter().map(|(id, _)| id.as_str())).await?
         }
@@ -100,31 +98,30 @@ pub async fn build(db: &Db, owner: &str, notebook_id: &str, selection: Selection
         }
     };
 
-    let notes = match &selection.notes {
-        None => {
-            rows(
+    let notes =
+        match &selection.notes {
+            None => rows(
                 db,
                 &format!(
-                    "SELECT {NOTE_FIELDS} FROM note WHERE owner = type::record('user', $owner) \
-                 AND type::record('notebook', $nb) IN ->artifact->notebook ORDER BY created"
+                    "{} SELECT {NOTE_FIELDS} FROM $linked WHERE owner = type::record('user', $owner) ORDER BY created",
+                    super::linked("artifact", "note")
                 ),
                 vec![("owner", json!(owner.as_str())), ("nb", json!(nb.as_str()))],
             )
-            .await?
-        }
-        Some(chosen) => {
-            let found: Vec<NoteContext> =
-                owned(db, "note", NOTE_FIELDS, owner.as_str(), chosen.iter().map(String::as_str)).await?;
-            let mut by_id: HashMap<String, NoteContext> = found.into_iter().map(|n| (n.id.clone(), n)).collect();
-            chosen
-                .iter()
-                .map(|id| {
-                    let key = RecordKey::parse("note", id).ok_or(StoreError::NotFound)?;
-                    by_id.remove(&format!("note:{}", key.as_str())).ok_or(StoreError::NotFound)
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?
-        }
-    };
+            .await?,
+            Some(chosen) => {
+                let found: Vec<NoteContext> =
+                    owned(db, "note", NOTE_FIELDS, owner.as_str(), chosen.iter().map(String::as_str)).await?;
+                let mut by_id: HashMap<String, NoteContext> = found.into_iter().map(|n| (n.id.clone(), n)).collect();
+                chosen
+                    .iter()
+                    .map(|id| {
+                        let key = RecordKey::parse("note", id).ok_or(StoreError::NotFound)?;
+                        by_id.remove(&format!("note:{}", key.as_str())).ok_or(StoreError::NotFound)
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?
+            }
+        };
     Ok(Context { sources, notes })
 }
 

@@ -50,8 +50,8 @@ pub async fn list(db: &Db, owner: &str, notebook_id: Option<&str>) -> Result<Vec
             rows(
                 db,
                 &format!(
-                    "SELECT {FIELDS} FROM note WHERE owner = type::record('user', $owner) \
-                     AND type::record('notebook', $nb) IN ->artifact->notebook ORDER BY updated DESC"
+                    "{} SELECT {FIELDS} FROM $linked WHERE owner = type::record('user', $owner) ORDER BY updated DESC",
+                    super::linked("artifact", "note")
                 ),
                 vec![("owner", json!(owner.as_str())), ("nb", json!(nb.as_str()))],
             )

@@ -122,13 +122,14 @@ pub async fn notebook_text(db: &Db, owner: &str, notebook_id: &str) -> Result<St
     let owner = owner_key(owner)?;
     let parts: Vec<String> = rows(
         db,
-        "LET $nb = type::record('notebook', $key);
-         LET $o = type::record('user', $owner);
+        "LET $o = type::record('user', $owner);
+         LET $sources = (SELECT VALUE <-reference<-source FROM ONLY type::record('notebook', $nb));
+         LET $notes = (SELECT VALUE <-artifact<-note FROM ONLY type::record('notebook', $nb));
          RETURN array::concat(
-             (SELECT VALUE full_text FROM source WHERE owner = $o AND $nb IN ->reference->notebook AND full_text != NONE),
-             (SELECT VALUE content FROM note WHERE owner = $o AND $nb IN ->artifact->notebook)
+             (SELECT VALUE full_text FROM $sources WHERE owner = $o AND full_text != NONE),
+             (SELECT VALUE content FROM $notes WHERE owner = $o)
          );",
-        vec![("key", json!(nb.as_str())), ("owner", json!(owner.as_str()))],
+        vec![("nb", json!(nb.as_str())), ("owner", json!(owner.as_str()))],
     )
     .await?;
     Ok(parts.join("\n\n"))

@@ -87,20 +87,20 @@ pub async fn list(db: &Db, owner: &str, notebook_id: Option<&str>, page: Page) -
     let owner_k = owner_key(owner)?;
     let mut binds =
         vec![("owner", json!(owner_k.as_str())), ("limit", json!(page.limit)), ("offset", json!(page.offset))];
-    let filter = match notebook_id {
+    let (linked, from) = match notebook_id {
         Some(nb) => {
             let nb = RecordKey::parse("notebook", nb).ok_or(StoreError::NotFound)?;
             super::notebooks::get(db, owner, nb.as_str()).await?;
             binds.push(("nb", json!(nb.as_str())));
-            " AND type::record('notebook', $nb) IN ->reference->notebook"
+            (super::linked("reference", "source"), "$linked")
         }
-        None => "",
+        None => (String::new(), "source"),
     };
     let direction = if page.descending { "DESC" } else { "ASC" };
     rows(
         db,
         &format!(
-            "SELECT {FIELDS} FROM source WHERE owner = type::record('user', $owner){filter} ORDER BY {} {direction} LIMIT $limit START $offset",
+            "{linked} SELECT {FIELDS} FROM {from} WHERE owner = type::record('user', $owner) ORDER BY {} {direction} LIMIT $limit START $offset",
             page.sort_by
         ),
         binds,

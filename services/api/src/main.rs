@@ -29,23 +29,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("ephitup-api: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = runtime.block_on(async {
+    ephitup_store::program::run("ephitup-api", async {
         match cli.command {
             Command::Serve => ephitup_api::serve().await,
             Command::Migrate { dir } => run_migrate(dir).await,
@@ -54,14 +39,7 @@ fn main() -> ExitCode {
                 Ok(())
             }
         }
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("ephitup-api: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }
 
 async fn run_migrate(dir: Option<PathBuf>) -> anyhow::Result<()> {

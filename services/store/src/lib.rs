@@ -8,6 +8,7 @@ pub mod crypto;
 pub mod error;
 pub mod ids;
 pub mod migrate;
+pub mod program;
 pub mod records;
 pub mod repo;
 pub mod settings;

@@ -175,7 +175,9 @@ pub struct EpisodeProfile {
 pub struct Speaker {
     pub name: String,
     pub voice_id: String,
+    #[serde(default)]
     pub backstory: String,
+    #[serde(default)]
     pub personality: String,
 }
 

@@ -44,6 +44,11 @@ impl DbSettings {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
+    /// From `NAME=value` pairs, e.g. the environment a test gives the programs it starts.
+    pub fn from_pairs(pairs: &[(String, String)]) -> Result<Self, SettingsError> {
+        Self::from_lookup(|name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let get =
             |name: &str, default: &str| lookup(name).filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string());

@@ -94,9 +94,7 @@ impl Api {
 
 /// The `DbSettings` of a test database (its namespace and database included).
 pub fn settings(db: &TestDb) -> ephitup_store::DbSettings {
-    let env = db.env();
-    ephitup_store::DbSettings::from_lookup(|name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
-        .expect("settings of the test database")
+    ephitup_store::DbSettings::from_pairs(&db.env()).expect("settings of the test database")
 }
 
 /// A connection to a test database's app namespace, to look behind the API.

@@ -5,6 +5,7 @@
 
 use anyhow::{Context, anyhow, bail};
 use ephitup_store::RecordKey;
+use ephitup_store::records::Speaker;
 use ephitup_store::repo::jobs::ClaimedJob;
 use ephitup_store::repo::podcasts;
 use futures::{StreamExt, TryStreamExt};
@@ -38,16 +39,6 @@ struct SpeakerProfile {
     tts_provider: String,
     tts_model: String,
     speakers: Vec<Speaker>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Speaker {
-    name: String,
-    voice_id: String,
-    #[serde(default)]
-    backstory: String,
-    #[serde(default)]
-    personality: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -16,9 +16,7 @@ pub const FERNET_KEY: &str = "worker-test-fernet-passphrase";
 
 /// The `DbSettings` of a test database.
 pub fn settings(db: &TestDb) -> ephitup_store::DbSettings {
-    let env = db.env();
-    ephitup_store::DbSettings::from_lookup(|name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
-        .expect("settings of the test database")
+    ephitup_store::DbSettings::from_pairs(&db.env()).expect("settings of the test database")
 }
 
 pub async fn connect(db: &TestDb) -> ephitup_store::Db {

@@ -70,10 +70,12 @@ impl IntoResponse for ApiError {
         }
         let status = self.status();
         let body = axum::Json(ErrorBody { detail: self.to_string() });
-        if status == StatusCode::UNAUTHORIZED {
-            (status, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response()
-        } else {
-            (status, body).into_response()
+        match status {
+            StatusCode::UNAUTHORIZED => (status, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response(),
+            // The rest of the oversized body is not read: the connection cannot carry another
+            // request, and the client must not put it back in its pool.
+            StatusCode::PAYLOAD_TOO_LARGE => (status, [(header::CONNECTION, "close")], body).into_response(),
+            _ => (status, body).into_response(),
         }
     }
 }

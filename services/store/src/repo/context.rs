@@ -74,7 +74,7 @@ pub async fn build(db: &Db, owner: &str, notebook_id: &str, selection: Selection
             db,
             &format!(
                 "{} SELECT {SOURCE_FIELDS} FROM $linked WHERE owner = type::record('user', $owner) ORDER BY created",
-                super::linked("reference", "source")
+                super::linked("linked", "reference", "source")
             ),
             vec![("owner", json!(owner.as_str())), ("nb", json!(nb.as_str()))],
         )
@@ -104,7 +104,7 @@ pub async fn build(db: &Db, owner: &str, notebook_id: &str, selection: Selection
                 db,
                 &format!(
                     "{} SELECT {NOTE_FIELDS} FROM $linked WHERE owner = type::record('user', $owner) ORDER BY created",
-                    super::linked("artifact", "note")
+                    super::linked("linked", "artifact", "note")
                 ),
                 vec![("owner", json!(owner.as_str())), ("nb", json!(nb.as_str()))],
             )

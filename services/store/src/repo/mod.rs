@@ -74,16 +74,16 @@ const CONFLICT_RETRIES: u32 = 10;
 /// API's health check fails too and its liveness probe restarts it with a fresh connection.
 const QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// A statement `LET $linked = …;` binding the ids of the rows of `table` linked to the notebook
+/// A statement `LET $<var> = …;` binding the ids of the rows of `table` linked to the notebook
 /// `$nb` by `edge` (`reference`: source → notebook, `artifact`: note → notebook), walking the
-/// graph from the notebook. Queries then read `FROM $linked WHERE owner = …`.
+/// graph from the notebook. Queries then read `FROM $<var> WHERE owner = …`.
 ///
 /// Not `FROM table WHERE owner = $o AND $nb IN ->edge->notebook`: SurrealDB 3.3.5 answers that
 /// combination (the `owner` index with the graph condition) with only part of the rows once the
 /// server has been restarted after a crash, while each condition alone is right (found by
 /// `scripts/fault-test`: acknowledged notes missing from their notebook's list).
-pub(crate) fn linked(edge: &str, table: &str) -> String {
-    format!("LET $linked = (SELECT VALUE <-{edge}<-{table} FROM ONLY type::record('notebook', $nb));")
+pub(crate) fn linked(var: &str, edge: &str, table: &str) -> String {
+    format!("LET ${var} = (SELECT VALUE <-{edge}<-{table} FROM ONLY type::record('notebook', $nb));")
 }
 
 /// Runs `query` with `binds` and returns the rows of its last statement.

@@ -51,7 +51,7 @@ pub async fn list(db: &Db, owner: &str, notebook_id: Option<&str>) -> Result<Vec
                 db,
                 &format!(
                     "{} SELECT {FIELDS} FROM $linked WHERE owner = type::record('user', $owner) ORDER BY updated DESC",
-                    super::linked("artifact", "note")
+                    super::linked("linked", "artifact", "note")
                 ),
                 vec![("owner", json!(owner.as_str())), ("nb", json!(nb.as_str()))],
             )

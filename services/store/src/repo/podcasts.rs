@@ -122,13 +122,17 @@ pub async fn notebook_text(db: &Db, owner: &str, notebook_id: &str) -> Result<St
     let owner = owner_key(owner)?;
     let parts: Vec<String> = rows(
         db,
-        "LET $o = type::record('user', $owner);
-         LET $sources = (SELECT VALUE <-reference<-source FROM ONLY type::record('notebook', $nb));
-         LET $notes = (SELECT VALUE <-artifact<-note FROM ONLY type::record('notebook', $nb));
-         RETURN array::concat(
-             (SELECT VALUE full_text FROM $sources WHERE owner = $o AND full_text != NONE),
-             (SELECT VALUE content FROM $notes WHERE owner = $o)
-         );",
+        &format!(
+            "LET $o = type::record('user', $owner);
+             {}
+             {}
+             RETURN array::concat(
+                 (SELECT VALUE full_text FROM $sources WHERE owner = $o AND full_text != NONE),
+                 (SELECT VALUE content FROM $notes WHERE owner = $o)
+             );",
+            super::linked("sources", "reference", "source"),
+            super::linked("notes", "artifact", "note")
+        ),
         vec![("nb", json!(nb.as_str())), ("owner", json!(owner.as_str()))],
     )
     .await?;

@@ -92,7 +92,7 @@ pub async fn list(db: &Db, owner: &str, notebook_id: Option<&str>, page: Page) -
             let nb = RecordKey::parse("notebook", nb).ok_or(StoreError::NotFound)?;
             super::notebooks::get(db, owner, nb.as_str()).await?;
             binds.push(("nb", json!(nb.as_str())));
-            (super::linked("reference", "source"), "$linked")
+            (super::linked("linked", "reference", "source"), "$linked")
         }
         None => (String::new(), "source"),
     };

@@ -108,6 +108,7 @@ class Stack:
         self.image = image
         self.log_path = image.dir / log_name
         self.log = open(self.log_path, "ab")
+        self._offset, self._events = self.log_path.stat().st_size, []
         command = ["unshare", "--pid", "--fork", "--mount-proc", str(image.dir / "bin/ephitup"), "up",
                    "-f", str(image.dir / "etc/ephitup.toml")]
         self.started = time.monotonic()
@@ -127,13 +128,19 @@ class Stack:
         return f"http://127.0.0.1:{self.image.ports['PORT']}{path}"
 
     def events(self):
-        out = []
-        for line in self.log_path.read_text(errors="replace").splitlines():
+        """ephitup's JSON lines so far. Read incrementally: callers poll this every few tens of
+        milliseconds while the log grows to megabytes, so only the new complete lines are parsed."""
+        with open(self.log_path, "rb") as f:
+            f.seek(self._offset)
+            chunk = f.read()
+        end = chunk.rfind(b"\n") + 1
+        self._offset += end
+        for line in chunk[:end].decode(errors="replace").splitlines():
             try:
-                out.append(json.loads(line))
+                self._events.append(json.loads(line))
             except ValueError:
                 pass
-        return out
+        return self._events
 
     def pid_of(self, service):
         """The host pid of a service's current process. ephitup's events carry pids of its own

@@ -2,9 +2,9 @@
 //! Handlers read like the contract in `API.md`: authentication and validation at the edge
 //! (extractors), one error type that renders `{"detail": ...}`, repositories behind.
 
+pub mod audio;
 pub mod auth;
 pub mod error;
-pub mod files;
 pub mod json;
 pub mod openapi;
 pub mod routes;
@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use ephitup_store::{DbSettings, SecretBox, connect_app, migrate};
+use ephitup_store::{AudioStore, DbSettings, SecretBox, connect_app, migrate};
 
 use crate::settings::ApiSettings;
 use crate::state::AppState;
@@ -28,12 +28,15 @@ pub async fn serve() -> anyhow::Result<()> {
     let settings = ApiSettings::from_env()?;
     let db_settings = DbSettings::from_env()?;
     let secrets = SecretBox::from_env(&settings.data_path)?;
+    let audio = AudioStore::from_env(&settings.data_path)?;
+    tracing::info!("podcast audio: {}", audio.describe());
     let db = connect_app(&db_settings).await?;
     let state = AppState {
         db,
         keys: Arc::new(auth::token::Keys::new(&settings.jwt_secret, settings.jwt_expires_minutes)),
         login_limiter: Arc::new(auth::rate::LoginLimiter::default()),
         secrets: Arc::new(secrets),
+        audio: Arc::new(audio),
         migrations: migrate::embedded()?.len(),
         settings: Arc::new(settings),
     };

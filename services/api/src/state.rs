@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use ephitup_store::{Db, SecretBox};
+use ephitup_store::{AudioStore, Db, SecretBox};
 
 use crate::auth::rate::LoginLimiter;
 use crate::auth::token::Keys;
@@ -16,6 +16,8 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     /// Encrypts provider secrets at rest (`FERNET_SECRET_KEY` or the kept key file).
     pub secrets: Arc<SecretBox>,
+    /// Where podcast audio is kept (files under `DATA_PATH`, or S3).
+    pub audio: Arc<AudioStore>,
     /// How many migrations this build knows: the database is current when it has them all.
     pub migrations: usize,
 }

@@ -1,11 +1,13 @@
 //! `ephitup-store`: the one place where the app's programs (api, worker, migrations) meet the
 //! database. It owns the connection settings and the connecting (with retries while the
 //! database starts), the migration runner, the typed records and repositories, and the
-//! encryption of secrets at rest (`crypto`). Services never talk to SurrealDB any other way.
+//! encryption of secrets at rest (`crypto`), and where podcast audio is kept (`audio`: files or S3). Services never talk to SurrealDB any other way.
 
+pub mod audio;
 pub mod connect;
 pub mod crypto;
 pub mod error;
+pub mod files;
 pub mod ids;
 pub mod migrate;
 pub mod program;
@@ -13,6 +15,7 @@ pub mod records;
 pub mod repo;
 pub mod settings;
 
+pub use audio::AudioStore;
 pub use connect::{Db, connect, connect_app};
 pub use crypto::SecretBox;
 pub use error::StoreError;

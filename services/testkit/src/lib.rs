@@ -1,7 +1,7 @@
 //! Test support for the services: where the workspace's binaries were built, and [`TestDb`],
 //! a real `ephitup-db` (SurrealDB) server on a free port with its data in a temp dir, started
 //! and stopped by the test that owns it (by pid, never by name); [`TestApi`], the real API on
-//! such a database.
+//! such a database; [`TestS3`], a local S3-compatible server.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support fails loudly by design
 
@@ -215,20 +215,109 @@ impl Drop for TestApi {
 /// A request with a JSON body to 127.0.0.1:port (plain HTTP/1.1, one connection); returns the
 /// status and the body.
 pub fn http_json(port: u16, method: &str, path: &str, body: Option<&serde_json::Value>) -> (u16, String) {
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let (status, body) = http_raw(port, method, path, &[("Content-Type", "application/json")], body.as_bytes());
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// A request to 127.0.0.1:port (plain HTTP/1.1, one connection, read to its end); returns the
+/// status and the body's bytes.
+pub fn http_raw(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Vec<u8>) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let headers: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{headers}Content-Length: {}\r\n\r\n",
         body.len()
     )
     .expect("write");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    stream.write_all(body).expect("write body");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).expect("read");
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").map_or(response.len(), |i| i + 4);
+    let head = String::from_utf8_lossy(&response[..split]);
     let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    (status, body.to_string())
+    assert!(!head.to_ascii_lowercase().contains("transfer-encoding: chunked"), "chunked answer to {method} {path}");
+    (status, response[split..].to_vec())
+}
+
+/// A local S3-compatible server (moto's, from PyPI; `scripts/setup` installs it next to the
+/// schema validators) with one bucket, owned by a test.
+pub struct TestS3 {
+    pub port: u16,
+    pub bucket: String,
+    child: Child,
+}
+
+impl TestS3 {
+    /// moto wants requests signed by someone (anonymous reads are refused) but does not check
+    /// signatures: the test's own reads carry this stand-in.
+    const SIGNED: (&'static str, &'static str) = (
+        "Authorization",
+        "AWS4-HMAC-SHA256 Credential=test-access-key/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0",
+    );
+
+    pub fn start(bucket: &str) -> TestS3 {
+        let tools = std::env::var_os("EPHITUP_VALIDATORS").map(PathBuf::from).unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/ephitup/validators/bin")
+        });
+        let server = tools.join("moto_server");
+        assert!(server.exists(), "{} is not installed: run scripts/setup", server.display());
+        let port = free_port();
+        let mut child = Command::new(server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn moto_server");
+        let deadline = Instant::now() + READY_TIMEOUT;
+        while !http_ok(port, "/") {
+            assert!(child.try_wait().expect("try_wait").is_none(), "moto_server exited");
+            assert!(Instant::now() < deadline, "moto_server did not answer");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let s3 = TestS3 { port, bucket: bucket.to_string(), child };
+        let (status, body) = http_raw(port, "PUT", &format!("/{bucket}"), &[Self::SIGNED], b"");
+        assert_eq!(status, 200, "creating bucket {bucket}: {}", String::from_utf8_lossy(&body));
+        s3
+    }
+
+    /// The settings the programs read (`S3_*`, `AWS_*`).
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("S3_BUCKET_NAME", self.bucket.clone()),
+            ("S3_ENDPOINT_URL", format!("http://127.0.0.1:{}", self.port)),
+            ("S3_REGION", "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID", "test-access-key".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test-secret-key".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    /// The object at `key`, if there is one.
+    pub fn object(&self, key: &str) -> Option<Vec<u8>> {
+        let (status, body) = http_raw(self.port, "GET", &format!("/{}/{key}", self.bucket), &[Self::SIGNED], b"");
+        (status == 200).then_some(body)
+    }
+
+    /// The keys of every object in the bucket.
+    pub fn keys(&self) -> Vec<String> {
+        let (status, body) = http_raw(self.port, "GET", &format!("/{}?list-type=2", self.bucket), &[Self::SIGNED], b"");
+        assert_eq!(status, 200);
+        let listing = String::from_utf8_lossy(&body).into_owned();
+        listing.split("<Key>").skip(1).filter_map(|k| k.split_once("</Key>").map(|(k, _)| k.to_string())).collect()
+    }
+}
+
+impl Drop for TestS3 {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// A running `ephitup-fake-ai` (the OpenAI-compatible stand-in), owned by a test.

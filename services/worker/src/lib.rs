@@ -5,8 +5,9 @@
 //!   stops claiming, drains, and hands back what did not finish.
 //! - [`task`]: one claimed job: its heartbeat, its outcome (`completed`, `failed`, handed back).
 //! - [`jobs`]: what the jobs do (`generate_podcast`, `process_source`, and the test-only `noop`),
-//!   with [`ai`] (OpenAI-compatible HTTP), [`mp3`] (joining clips), [`storage`] (where audio
-//!   goes), [`fetch`] (links, refusing private addresses) and [`extract`] (text from files).
+//!   with [`ai`] (OpenAI-compatible HTTP), [`mp3`] (joining clips), [`fetch`] (links, refusing
+//!   private addresses) and [`extract`] (text from files). Audio is kept by
+//!   `ephitup_store::AudioStore` (files under `DATA_PATH`, or S3), which the API reads too.
 
 pub mod ai;
 pub mod extract;
@@ -15,13 +16,12 @@ pub mod jobs;
 pub mod mp3;
 pub mod queue;
 pub mod settings;
-pub mod storage;
 pub mod task;
 pub mod wake;
 
 use std::sync::Arc;
 
-use ephitup_store::{DbSettings, SecretBox, connect_app};
+use ephitup_store::{AudioStore, DbSettings, SecretBox, connect_app};
 use tokio_util::sync::CancellationToken;
 
 use crate::settings::Cli;
@@ -31,13 +31,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     cli.validate()?;
     let db_settings = DbSettings::from_env()?;
     let secrets = SecretBox::from_env(&cli.data_path)?;
-    let storage = storage::Storage::from_env(&cli.data_path)?;
+    let audio = AudioStore::from_env(&cli.data_path)?;
+    tracing::info!("podcast audio: {}", audio.describe());
     let db = connect_app(&db_settings).await?;
     let worker_id = cli.worker_id();
     let ctx = Arc::new(jobs::Ctx {
         db: db.clone(),
         secrets,
-        storage,
+        audio,
         http: ai::http_client()?,
         data_path: cli.data_path.clone(),
         fallback_key: std::env::var("OPENAI_API_KEY").ok().filter(|k| !k.is_empty()),

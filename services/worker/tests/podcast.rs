@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use ephitup_store::SecretBox;
 use ephitup_store::repo::{podcasts, provider_secrets};
-use ephitup_testkit::{FakeAi, TestDb};
+use ephitup_testkit::{FakeAi, TestDb, TestS3};
 use serde_json::{Value, json};
 use support::{FERNET_KEY, Worker, connect, status, user, wait_job};
 
@@ -50,7 +50,13 @@ async fn setup(fake_args: &[&str]) -> Setup {
 
 impl Setup {
     fn worker(&self) -> Worker {
-        Worker::start(&self.db, self.data.path(), "w", WORKER_ARGS, &[("OPENAI_API_KEY", "sk-operator-fallback")])
+        self.worker_with(&[])
+    }
+
+    fn worker_with(&self, env: &[(String, String)]) -> Worker {
+        let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        env.push(("OPENAI_API_KEY", "sk-operator-fallback"));
+        Worker::start(&self.db, self.data.path(), "w", WORKER_ARGS, &env)
     }
 
     /// Submits an episode as the API does; returns (job id, episode id).
@@ -73,14 +79,13 @@ impl Setup {
 }
 
 /// Decodes an MP3 file; returns the number of samples per channel.
-fn decoded_samples(path: &std::path::Path) -> u64 {
+fn decoded_samples(mp3: Vec<u8>) -> u64 {
     use symphonia::core::codecs::DecoderOptions;
     use symphonia::core::formats::FormatOptions;
     use symphonia::core::io::MediaSourceStream;
     use symphonia::core::meta::MetadataOptions;
     use symphonia::core::probe::Hint;
-    let file = std::fs::File::open(path).unwrap();
-    let stream = MediaSourceStream::new(Box::new(file), Default::default());
+    let stream = MediaSourceStream::new(Box::new(std::io::Cursor::new(mp3)), Default::default());
     let mut hint = Hint::new();
     hint.with_extension("mp3");
     let probed = symphonia::default::get_probe()
@@ -129,7 +134,25 @@ async fn an_episode_gets_outline_transcript_and_audio_with_one_clip_per_line() {
     assert!(audio_file.starts_with("podcasts/") && audio_file.ends_with(".mp3"), "{audio_file}");
     assert!(!audio_file.contains("Rust"), "no user text in the path: {audio_file}");
     let frames: u64 = requests.iter().filter_map(|r| r["frames"].as_u64()).sum();
-    assert_eq!(decoded_samples(&s.data.path().join(&audio_file)), frames * 1152, "one clip per line, all decoded");
+    let mp3 = std::fs::read(s.data.path().join(&audio_file)).unwrap();
+    assert_eq!(decoded_samples(mp3), frames * 1152, "one clip per line, all decoded");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_a_bucket_set_the_audio_goes_to_s3_and_not_under_data_path() {
+    let s = setup(&["--segments", "2", "--lines", "2"]).await;
+    let s3 = TestS3::start("episodes");
+    let _w = s.worker_with(&s3.env());
+    let (job, episode_id) = s.submit().await;
+    let done = wait_job(&s.conn, &job, Duration::from_secs(60), |j| status(j) != "new" && status(j) != "running").await;
+    assert_eq!(status(&done), "completed", "{done}");
+
+    let audio_file = podcasts::episode(&s.conn, &s.owner, &episode_id).await.unwrap().audio_file.unwrap();
+    let key = audio_file.strip_prefix("s3://episodes/").unwrap_or_else(|| panic!("an S3 reference: {audio_file}"));
+    assert_eq!(s3.keys(), vec![key.to_string()], "one object, the episode's");
+    let frames: u64 = s.fake.requests().iter().filter_map(|r| r["frames"].as_u64()).sum();
+    assert_eq!(decoded_samples(s3.object(key).unwrap()), frames * 1152, "the object is the whole episode");
+    assert!(!s.data.path().join("podcasts").exists(), "nothing under DATA_PATH");
 }
 
 #[tokio::test(flavor = "multi_thread")]

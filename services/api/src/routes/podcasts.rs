@@ -2,16 +2,14 @@
 //! worker does the rest), follow the job, list, read and delete episodes, and stream their
 //! audio with HTTP Range support.
 
-use axum::body::Body;
-use axum::extract::{Path, Request, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use ephitup_store::StoreError;
 use ephitup_store::records::{Episode, Job};
 use ephitup_store::repo::podcasts::{self, Submission};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tower::ServiceExt;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -223,17 +221,12 @@ async fn read(
 )]
 async fn remove(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let episode = podcasts::delete_episode(&state.db, user.id(), &id).await.map_err(store("Episode"))?;
-    if let Some(path) = episode.audio_file.as_deref().and_then(|f| audio_path(&state, f)) {
-        if let Err(e) = std::fs::remove_file(&path) {
-            tracing::warn!("episode {} deleted, its audio {} not: {e}", episode.id, path.display());
+    if let Some(reference) = episode.audio_file.as_deref() {
+        if let Err(e) = state.audio.delete(reference).await {
+            tracing::warn!("episode {} deleted, its audio {reference} not: {e}", episode.id);
         }
     }
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The audio file of an episode, only if it lies under `DATA_PATH`.
-fn audio_path(state: &AppState, file: &str) -> Option<std::path::PathBuf> {
-    crate::files::within(&state.settings.data_path, file)
 }
 
 #[utoipa::path(
@@ -245,30 +238,20 @@ fn audio_path(state: &AppState, file: &str) -> Option<std::path::PathBuf> {
     responses(
         (status = 200, description = "The audio", content_type = "audio/mpeg", body = crate::openapi::Binary),
         (status = 206, description = "The requested `Range` of the audio", content_type = "audio/mpeg", body = crate::openapi::Binary),
-        (status = 304, description = "Not modified since `If-Modified-Since`"),
+        (status = 304, description = "Not modified since `If-None-Match` / `If-Modified-Since`"),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "No such episode of the caller, or it has no audio yet", body = ErrorBody),
         (status = 416, description = "A `Range` outside the file"),
+        (status = 503, description = "The audio storage (S3) cannot be reached", body = ErrorBody),
     )
 )]
 async fn audio(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
-    request: Request,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
     let episode = podcasts::episode(&state.db, user.id(), &id).await.map_err(store("Episode"))?;
-    let path = episode
-        .audio_file
-        .as_deref()
-        .and_then(|f| audio_path(&state, f))
-        .ok_or_else(|| ApiError::not_found("Audio"))?;
-    let served = tower_http::services::ServeFile::new_with_mime(
-        path,
-        &"audio/mpeg".parse().map_err(|_| ApiError::Internal("mime".into()))?,
-    )
-    .oneshot(request)
-    .await
-    .map_err(|e| ApiError::Internal(format!("serving audio: {e}")))?;
-    Ok(served.map(Body::new).into_response())
+    let reference = episode.audio_file.as_deref().ok_or_else(|| ApiError::not_found("Audio"))?;
+    crate::audio::serve(&state.audio, reference, &headers).await
 }

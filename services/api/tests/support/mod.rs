@@ -22,6 +22,11 @@ pub struct Api {
 
 impl Api {
     pub fn start() -> Api {
+        Api::start_with(&[])
+    }
+
+    /// Starts the API with extra environment (e.g. the `S3_*` settings of a `TestS3`).
+    pub fn start_with(env: &[(String, String)]) -> Api {
         let db = TestDb::start();
         let migrate =
             Command::new(env!("CARGO_BIN_EXE_ephitup-api")).arg("migrate").envs(db.env()).output().expect("migrate");
@@ -37,6 +42,8 @@ impl Api {
             .env_remove("OPENAI_API_KEY")
             // The key is the one generated into DATA_PATH/.secrets, whatever the caller has set.
             .env_remove("FERNET_SECRET_KEY")
+            .env_remove("S3_BUCKET_NAME")
+            .envs(env.iter().cloned())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(data.path().join("api.log")).expect("log file"))
             .spawn()

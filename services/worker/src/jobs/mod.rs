@@ -10,18 +10,17 @@ use std::path::PathBuf;
 use anyhow::{Context, anyhow, bail};
 use ephitup_store::repo::jobs::{self, ClaimedJob};
 use ephitup_store::repo::{podcasts, provider_secrets, sources};
-use ephitup_store::{Db, SecretBox, StoreError};
+use ephitup_store::{AudioStore, Db, SecretBox, StoreError};
 
 use crate::ai::Provider;
-
-use crate::storage::Storage;
 
 /// What every job may use.
 pub struct Ctx {
     pub db: Db,
     /// Decrypts the owner's provider key for one job.
     pub secrets: SecretBox,
-    pub storage: Storage,
+    /// Where generated audio goes (files under `DATA_PATH`, or S3).
+    pub audio: AudioStore,
     pub http: reqwest::Client,
     pub data_path: PathBuf,
     /// `OPENAI_API_KEY`: the operator's key, for owners without their own.

@@ -155,8 +155,16 @@ pub async fn run(ctx: &Ctx, job: &ClaimedJob, progress: &Progress) -> anyhow::Re
         .await?;
     let audio = mp3::join(&clips)?;
     let owner_key = RecordKey::parse("user", &job.owner).ok_or_else(|| anyhow!("bad owner {}", job.owner))?;
-    let audio_file = ctx.storage.put_audio(owner_key.as_str(), audio).await?;
-    podcasts::save_episode(&ctx.db, &job.owner, episode_id, Value::Null, Value::Null, json!(audio_file)).await?;
+    let audio_file = ctx.audio.put(owner_key.as_str(), audio.into()).await?;
+    let saved =
+        podcasts::save_episode(&ctx.db, &job.owner, episode_id, Value::Null, Value::Null, json!(audio_file)).await;
+    if let Err(e) = saved {
+        // No episode names the audio: remove it rather than leave an orphan behind.
+        if let Err(cleanup) = ctx.audio.delete(&audio_file).await {
+            tracing::warn!("audio {audio_file} of an unsaved episode left behind: {cleanup}");
+        }
+        return Err(e.into());
+    }
     progress.set("done", total, total).await;
     Ok(json!({
         "episode_id": episode_id,

@@ -47,6 +47,7 @@ impl Worker {
             .env("RUST_LOG", "info")
             .env_remove("OPENAI_API_KEY")
             .env_remove("OPENAI_BASE_URL")
+            .env_remove("S3_BUCKET_NAME")
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -1,4 +1,4 @@
-//! Files the API serves or removes (uploads, podcast audio) are named by rows, so a row must
+//! Files the programs serve or remove (uploads, podcast audio) are named by rows, so a row must
 //! never be able to point outside the directory it belongs in.
 
 use std::path::{Path, PathBuf};

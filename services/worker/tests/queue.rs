@@ -25,8 +25,11 @@ async fn exactly_once(workers: usize) {
     let data = tempfile::tempdir().unwrap();
     let conn = connect(&db).await;
     let owner = user(&conn, "q@example.com").await;
+    // Claims under contention are what is tested here, not lease expiry: a lease long enough
+    // that a starved machine (CI, parallel builds) cannot lose it between two heartbeats.
+    let contention = ["--test-jobs", "--lease", "15s", "--heartbeat", "1s", "--poll-interval", "200ms"];
     let started: Vec<Worker> =
-        (0..workers).map(|i| Worker::start(&db, data.path(), &format!("w{i}"), &args(&[]), &[])).collect();
+        (0..workers).map(|i| Worker::start(&db, data.path(), &format!("w{i}"), &contention, &[])).collect();
     let mut ids = Vec::new();
     for _ in 0..50 {
         ids.push(jobs::enqueue(&conn, &owner, "noop", json!({"sleep_ms": 20})).await.unwrap());

@@ -26,6 +26,8 @@ pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
     Unprocessable(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -53,6 +55,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -85,6 +88,7 @@ pub fn store(what: &'static str) -> impl Fn(StoreError) -> ApiError {
     move |e| match e {
         StoreError::NotFound => ApiError::not_found(what),
         StoreError::Conflict => ApiError::BadRequest(format!("{what} already exists")),
+        StoreError::InUse(by) => ApiError::Conflict(format!("{what} is in use by {by}")),
         StoreError::ReadOnly => {
             ApiError::Forbidden(format!("{what} is a default: default profiles cannot be changed; duplicate it"))
         }

@@ -121,6 +121,27 @@ async fn own_profiles_create_get_update_delete() {
     let (_, got) = api.call(Method::GET, "/episode-profiles/tech_discussion", Some(&t), None).await;
     assert_eq!(got["id"], own["id"]);
 
+    // A speaker profile an episode profile still names is kept, and the answer says who names it.
+    let (status, refused) = api.call(Method::DELETE, &format!("/speaker-profiles/{sp_id}"), Some(&t), None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert!(refused["detail"].as_str().unwrap().contains("tech_discussion"), "{refused}");
+    let own_id = own["id"].as_str().unwrap();
+    assert_eq!(
+        api.call(Method::DELETE, &format!("/episode-profiles/{own_id}"), Some(&t), None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    // One that shadows a default may go: what named it falls back to the default.
+    let (_, shadow) =
+        api.call(Method::POST, "/speaker-profiles", Some(&t), Some(speaker_body("tech_experts", 1))).await;
+    let (status, _) =
+        api.call(Method::POST, "/episode-profiles", Some(&t), Some(episode_body("uses_shadow", "tech_experts"))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let shadow_id = shadow["id"].as_str().unwrap();
+    assert_eq!(
+        api.call(Method::DELETE, &format!("/speaker-profiles/{shadow_id}"), Some(&t), None).await.0,
+        StatusCode::NO_CONTENT
+    );
+
     for (path, id) in [("episode-profiles", ep_id), ("speaker-profiles", sp_id)] {
         let (status, _) = api.call(Method::DELETE, &format!("/{path}/{id}"), Some(&t), None).await;
         assert_eq!(status, StatusCode::NO_CONTENT, "{path}");

@@ -8,6 +8,9 @@ pub enum StoreError {
     /// A unique index refused the write.
     #[error("already exists")]
     Conflict,
+    /// Other rows of the caller's still name this one (what names it is said).
+    #[error("in use by {0}")]
+    InUse(String),
     /// A shared row (a default seeded by migrations) that users may read but not change.
     #[error("read-only default")]
     ReadOnly,

@@ -205,6 +205,7 @@ async fn update(
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "A default speaker profile: duplicate it to change it", body = ErrorBody),
         (status = 404, description = "No such speaker profile of the caller", body = ErrorBody),
+        (status = 409, description = "An episode profile of the caller names it (and no default of that name exists)", body = ErrorBody),
     )
 )]
 async fn remove(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> ApiResult<StatusCode> {

@@ -4,6 +4,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::profiles::Table;
+use super::{owner_key, rows};
 use crate::connect::Db;
 use crate::error::StoreError;
 use crate::records::{Speaker, SpeakerProfile};
@@ -81,8 +82,24 @@ pub async fn update(
     get(db, owner, id).await
 }
 
-/// Only the caller's own: a default is [`StoreError::ReadOnly`].
+/// Only the caller's own (a default is [`StoreError::ReadOnly`]), and not while one of the
+/// caller's episode profiles names it with no default of that name to fall back on
+/// ([`StoreError::InUse`]): their podcasts could no longer be generated.
 pub async fn delete(db: &Db, owner: &str, id: &str) -> Result<(), StoreError> {
+    let profile = get(db, owner, id).await?;
+    let owner_k = owner_key(owner)?;
+    let users: Vec<String> = rows(
+        db,
+        "IF (SELECT VALUE true FROM speaker_profile WHERE owner IS NONE AND name = $name) = [] \
+         { RETURN SELECT VALUE name FROM episode_profile \
+             WHERE owner = type::record('user', $owner) AND speaker_config = $name ORDER BY name } \
+         ELSE { RETURN [] }",
+        vec![("owner", json!(owner_k.as_str())), ("name", json!(profile.name))],
+    )
+    .await?;
+    if !users.is_empty() {
+        return Err(StoreError::InUse(format!("episode profiles: {}", users.join(", "))));
+    }
     TABLE.delete(db, owner, id).await
 }
 

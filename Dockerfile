@@ -26,11 +26,14 @@ FROM chef AS builder
 COPY --from=planner /src/recipe.json recipe.json
 RUN cargo chef cook --release --locked --workspace --recipe-path recipe.json
 COPY . .
+# `ephitup` stays resident for the container's whole life: its own profile (fat LTO, one
+# codegen unit) keeps it small; it shares no heavy dependency with the services.
 RUN cargo build --release --locked --workspace --bins \
+ && cargo build --profile supervisor --locked -p ephitup --bin ephitup \
  && mkdir -p /out/bin \
- && for b in ephitup ephitup-db ephitup-api ephitup-worker ephitup-proxy; do \
-      cp "target/release/$b" /out/bin/ && strip "/out/bin/$b"; \
-    done
+ && cp target/supervisor/ephitup /out/bin/ \
+ && for b in ephitup-db ephitup-api ephitup-worker ephitup-proxy; do cp "target/release/$b" /out/bin/; done \
+ && strip /out/bin/*
 
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
 # ca-certificates: the worker calls AI providers and S3 over TLS. Nothing else is needed.

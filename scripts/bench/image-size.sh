@@ -74,6 +74,12 @@ CACHE=${IMAGE_CACHE:-$HOME/.cache/ephitup/image-size}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 BIN_DIR="$CARGO_TARGET_DIR/$PROFILE"
 BINARIES=(ephitup ephitup-db ephitup-api ephitup-worker ephitup-proxy)
+# Where a binary comes from: as in the Dockerfile, a release image's `ephitup` is the one built
+# with the `supervisor` profile (fat LTO, one codegen unit: it stays resident all along).
+bin_path() {
+  if [ "$1" = ephitup ] && [ "$PROFILE" = release ]; then echo "$CARGO_TARGET_DIR/supervisor/ephitup"
+  else echo "$BIN_DIR/$1"; fi
+}
 
 # ---- The seed's dependencies (data, not code) -------------------------------------------------
 # Read from github.com/lfnovo/open-notebook at commit 206d77cab366d48f057ff5cce3141bc66732851a
@@ -160,11 +166,12 @@ SEED_NPM_OVERRIDES='{ "ws": "8.21.0", "brace-expansion": "1.1.15", "ajv": "6.15.
 
 # ---- Preconditions: never build, say how -------------------------------------------------------
 missing=()
-for b in "${BINARIES[@]}"; do [ -x "$BIN_DIR/$b" ] || missing+=("$b"); done
+for b in "${BINARIES[@]}"; do [ -x "$(bin_path "$b")" ] || missing+=("$b"); done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "image-size: missing in $BIN_DIR: ${missing[*]}" >&2
   if [ "$PROFILE" = release ]; then
-    echo "  build them with: source scripts/lib/env.sh && cargo build --release --locked --workspace --bins" >&2
+    echo "  build them with: source scripts/lib/env.sh && cargo build --release --locked --workspace --bins" \
+      "&& cargo build --profile supervisor --locked -p ephitup --bin ephitup" >&2
   else
     echo "  build them with: source scripts/lib/env.sh && cargo build --profile $PROFILE --locked --workspace --bins" >&2
   fi
@@ -303,7 +310,7 @@ mkdir -p "$OURS/mydata" && chown 10001:10001 "$OURS/mydata"
 o_apt=$(( $(size "$OURS") - o_base ))
 declare -A bin_size
 for b in "${BINARIES[@]}"; do
-  strip -o "$OURS/usr/local/bin/$b" "$BIN_DIR/$b"   # a stripped copy; the original is untouched
+  strip -o "$OURS/usr/local/bin/$b" "$(bin_path "$b")"   # a stripped copy; the original is untouched
   bin_size[$b]=$(size "$OURS/usr/local/bin/$b")
 done
 mkdir -p "$OURS/usr/share/ephitup/web" "$OURS/etc/ephitup"
@@ -477,7 +484,7 @@ echo "Stripped binaries in our image ($PROFILE):"
 echo
 row "binary" "stripped" "unstripped ($PROFILE)"
 row "---" "---:" "---:"
-for b in "${BINARIES[@]}"; do row "$b" "$(mb "${bin_size[$b]}")" "$(mb "$(size "$BIN_DIR/$b")")"; done
+for b in "${BINARIES[@]}"; do row "$b" "$(mb "${bin_size[$b]}")" "$(mb "$(size "$(bin_path "$b")")")"; done
 echo
 echo "Sizes are apparent bytes (du -sb, hard links once) of the rootfs, as a layer tar counts them;" \
      "MB = 10^6 bytes. Seed stand-ins: ephitup-db for SurrealDB, node_modules for the Next.js" \

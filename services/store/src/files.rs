@@ -3,6 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
+/// The stored file of an upload (`uploads/...`, relative to `DATA_PATH`), only if it exists
+/// inside `DATA_PATH/uploads`.
+pub fn upload(data_path: &Path, relative: &str) -> Option<PathBuf> {
+    within(&data_path.join("uploads"), relative.strip_prefix("uploads/")?)
+}
+
 /// `relative` resolved under `root`, only if it exists and stays inside `root` (symlinks and
 /// `..` included).
 pub fn within(root: &Path, relative: &str) -> Option<PathBuf> {

@@ -433,9 +433,7 @@ async fn remove(State(state): State<AppState>, user: CurrentUser, Path(id): Path
 
 /// The stored file of a source, only if it lies under `DATA_PATH/uploads`.
 fn file_of(state: &AppState, source: &Source) -> Option<std::path::PathBuf> {
-    let relative = source.asset.as_ref()?.file_path.as_deref()?;
-    let in_uploads = relative.strip_prefix("uploads/")?;
-    ephitup_store::files::within(&state.settings.data_path.join("uploads"), in_uploads)
+    ephitup_store::files::upload(&state.settings.data_path, source.asset.as_ref()?.file_path.as_deref()?)
 }
 
 #[utoipa::path(

@@ -2,8 +2,6 @@
 //! what it holds — the text itself, an uploaded file under `DATA_PATH/uploads/`, or a link,
 //! fetched with [`crate::fetch`] (timeout, size cap, no private addresses).
 
-use std::path::Path;
-
 use anyhow::{Context, anyhow, bail};
 use ephitup_store::repo::jobs::ClaimedJob;
 use ephitup_store::repo::sources;
@@ -30,7 +28,8 @@ pub async fn run(ctx: &Ctx, job: &ClaimedJob, progress: &Progress) -> anyhow::Re
         }
         "upload" => {
             let relative = asset.file_path.as_deref().ok_or_else(|| anyhow!("the upload has no file"))?;
-            let path = upload_path(&ctx.data_path, relative)?;
+            let path = ephitup_store::files::upload(&ctx.data_path, relative)
+                .ok_or_else(|| anyhow!("the uploaded file is missing, or outside the uploads directory"))?;
             let kind = Kind::from_extension(relative)
                 .ok_or_else(|| anyhow!("this kind of file cannot be read (txt, md, html and pdf can)"))?;
             let bytes = tokio::fs::read(&path).await.context("reading the uploaded file")?;
@@ -54,14 +53,4 @@ pub async fn run(ctx: &Ctx, job: &ClaimedJob, progress: &Progress) -> anyhow::Re
     sources::save_text(&ctx.db, &job.owner, source_id, &title, &extracted.text).await?;
     progress.set("done", 1, 1).await;
     Ok(json!({ "source_id": source_id, "title": title, "chars": extracted.text.chars().count() }))
-}
-
-/// An upload's path, only if it lies under `DATA_PATH/uploads` (a row must never point out).
-fn upload_path(data_path: &Path, relative: &str) -> anyhow::Result<std::path::PathBuf> {
-    let root = std::fs::canonicalize(data_path.join("uploads")).context("no uploads directory")?;
-    let path = std::fs::canonicalize(data_path.join(relative)).context("the uploaded file is missing")?;
-    if !path.starts_with(&root) {
-        bail!("the upload's path is outside the uploads directory");
-    }
-    Ok(path)
 }

@@ -84,15 +84,11 @@ fn build(response: axum::http::response::Builder, body: Body) -> ApiResult<Respo
 }
 
 /// Missing audio is a 404; audio kept where this process cannot reach, or a failing storage, a 503.
-pub fn audio_error(e: AudioError) -> ApiError {
+fn audio_error(e: AudioError) -> ApiError {
     match e {
         AudioError::NotFound => ApiError::not_found("Audio"),
-        e @ AudioError::Unreachable { .. } => {
+        e @ (AudioError::Unreachable { .. } | AudioError::Storage { .. }) => {
             tracing::error!("audio storage: {e}");
-            ApiError::Unavailable("the audio storage is not reachable".into())
-        }
-        AudioError::Storage { context, message } => {
-            tracing::error!("audio storage: {context}: {message}");
             ApiError::Unavailable("the audio storage is not reachable".into())
         }
     }

@@ -192,9 +192,7 @@ async fn audio_in_s3_is_streamed_in_ranges_and_goes_with_its_episode() {
     let api = Api::start_with(&s3.env());
     let (a, a_id, ep_id) = episode_without_audio(&api).await;
     // Put as the worker puts it: the same store, the same settings.
-    let env = s3.env();
-    let settings =
-        ephitup_store::audio::S3Settings::from_lookup(|n| env.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()));
+    let settings = ephitup_store::audio::S3Settings::from_pairs(&s3.env());
     let worker_side = ephitup_store::AudioStore::new(api.data.path(), settings).unwrap();
     let audio: Vec<u8> = (0..=255u8).cycle().take(200_000).collect();
     let owner_key = a_id.trim_start_matches("user:");

@@ -71,6 +71,11 @@ impl std::fmt::Debug for S3Settings {
 }
 
 impl S3Settings {
+    /// From `NAME=value` pairs, e.g. the environment a test gives the programs it starts.
+    pub fn from_pairs(pairs: &[(String, String)]) -> Option<S3Settings> {
+        S3Settings::from_lookup(|name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
     /// `None` when `S3_BUCKET_NAME` is unset or empty: audio stays under `DATA_PATH`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Option<S3Settings> {
         let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());

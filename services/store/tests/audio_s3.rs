@@ -9,9 +9,7 @@ use ephitup_testkit::TestS3;
 use futures_util::TryStreamExt;
 
 fn store(s3: &TestS3, data: &std::path::Path) -> AudioStore {
-    let env = s3.env();
-    let settings = S3Settings::from_lookup(|n| env.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()));
-    AudioStore::new(data, Some(settings.expect("S3 on"))).expect("store")
+    AudioStore::new(data, Some(S3Settings::from_pairs(&s3.env()).expect("S3 on"))).expect("store")
 }
 
 async fn read(store: &AudioStore, reference: &str, range: std::ops::Range<u64>) -> Vec<u8> {

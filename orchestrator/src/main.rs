@@ -21,6 +21,9 @@ fn main() -> ExitCode {
         Command::Check { file } => match config::load(&file.path) {
             Ok(cfg) => {
                 print!("{}", ephitup::plan::render(&cfg));
+                for w in ephitup::plan::warnings(&cfg) {
+                    eprintln!("warning: {w}");
+                }
                 ExitCode::SUCCESS
             }
             Err(e) => {

@@ -57,10 +57,62 @@ depends_on = { migrate = "completed" }
 "#,
     );
     assert_eq!(code, Some(0), "{stderr}");
-    let waves: Vec<&str> = stdout.lines().filter(|l| l.starts_with("wave") || l.starts_with("  ")).collect();
+    let (start, stop) = stdout.split_once("stop order").expect("a stop order");
+    let waves: Vec<&str> = start.lines().filter(|l| l.starts_with("wave") || l.starts_with("  ")).collect();
     let names: Vec<String> = waves.iter().map(|l| l.split_whitespace().next().unwrap_or("").to_string()).collect();
     assert_eq!(names, ["wave", "db", "wave", "migrate", "wave", "api", "worker", "wave", "proxy"], "{stdout}");
     assert!(stdout.contains("after db healthy"), "{stdout}");
+    // The mirror image: what nothing depends on first; db last, after the one-shot between
+    // it and its clients.
+    let steps: Vec<&str> = stop.lines().filter(|l| l.starts_with("step") || l.starts_with("  ")).collect();
+    let names: Vec<&str> = steps.iter().map(|l| l.split_whitespace().next().unwrap_or("")).collect();
+    assert_eq!(names, ["step", "proxy", "worker", "step", "api", "step", "migrate", "step", "db"], "{stdout}");
+    assert!(stop.contains("SIGTERM then SIGKILL after 10s"), "{stdout}");
+    assert!(stderr.is_empty(), "no warning within the budget: {stderr}");
+}
+
+#[test]
+fn check_warns_when_the_longest_chain_of_stop_timeouts_exceeds_the_shutdown_budget() {
+    let file = |budget: &str| {
+        format!(
+            r#"
+[settings]
+shutdown_timeout = "{budget}"
+
+[services.db]
+command = ["db"]
+stop_timeout = "20s"
+
+[services.migrate]
+kind = "oneshot"
+command = ["migrate"]
+depends_on = ["db"]
+
+[services.api]
+command = ["api"]
+depends_on = ["migrate"]
+stop_timeout = "10s"
+
+[services.worker]
+command = ["worker"]
+depends_on = ["migrate"]
+stop_timeout = "25s"
+"#
+        )
+    };
+    let (code, stdout, stderr) = check(&file("30s"));
+    assert_eq!(code, Some(0), "a warning, not an error: {stderr}");
+    assert!(stdout.contains("longest stop: worker 25s → db 20s = 45s"), "{stdout}");
+    assert!(stdout.contains("worker   SIGTERM then SIGKILL after 25s"), "{stdout}");
+    assert!(
+        stderr.starts_with(
+            "warning: the longest chain of stop timeouts, worker 25s → db 20s = 45s, exceeds shutdown_timeout (30s)"
+        ),
+        "{stderr}"
+    );
+    let (code, _, stderr) = check(&file("45s"));
+    assert_eq!(code, Some(0));
+    assert!(stderr.is_empty(), "the chain fits in 45s: {stderr}");
 }
 
 #[test]

@@ -7,6 +7,8 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use regex::bytes::Regex;
 
+use crate::graph::Graph;
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The file this was loaded from.
@@ -19,6 +21,11 @@ pub struct Config {
 impl Config {
     pub fn service(&self, name: &str) -> Option<&ServiceSpec> {
         self.services.iter().find(|s| s.name == name)
+    }
+
+    /// The dependency graph of the services; node `i` is `services[i]`.
+    pub fn graph(&self) -> Graph<'_> {
+        Graph::new(self.services.iter().map(|s| (s.name.as_str(), s.depends_on.iter().map(|d| d.service.as_str()))))
     }
 }
 

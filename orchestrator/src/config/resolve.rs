@@ -16,7 +16,7 @@ use super::diagnostic::Diagnostic;
 use super::interpolate::interpolate;
 use super::model::*;
 use super::raw::{RawBackoff, RawConfig, RawProbe, RawService, RawServiceLog, Text};
-use crate::graph;
+use crate::graph::Graph;
 
 pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
@@ -54,6 +54,17 @@ pub fn resolve(path: &Path, raw: RawConfig, lookup: Lookup) -> Result<Config, Ve
     } else {
         Err(r.diagnostics)
     }
+}
+
+/// A chain of names for a message, its middle left out when long (the message stays short
+/// however many services a file declares).
+fn short_chain(names: &[&str]) -> String {
+    const SHOWN: usize = 10;
+    if names.len() <= SHOWN + 2 {
+        return names.join(" → ");
+    }
+    let left = names.len() - SHOWN - 1;
+    format!("{} → … {left} more … → {}", names[..SHOWN].join(" → "), names[names.len() - 1])
 }
 
 fn valid_name(name: &str) -> bool {
@@ -663,18 +674,15 @@ impl Resolver<'_> {
                 }
             }
         }
-        let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
-        let deps: HashMap<&str, Vec<&str>> = services
-            .iter()
-            .map(|s| (s.name.as_str(), s.depends_on.iter().map(|d| d.service.as_str()).collect()))
-            .collect();
-        if let Some(cycle) = graph::find_cycle(&names, &deps) {
-            let (first, second) = (&cycle[0], &cycle[1]);
-            let span = dep_spans.get(&(first.clone(), second.clone())).cloned().unwrap_or(0..0);
+        let graph =
+            Graph::new(services.iter().map(|s| (s.name.as_str(), s.depends_on.iter().map(|d| d.service.as_str()))));
+        if let Some(cycle) = graph.find_cycle() {
+            let (first, second) = (cycle[0].to_string(), cycle[1].to_string());
+            let span = dep_spans.get(&(first.clone(), second)).cloned().unwrap_or(0..0);
             self.error(
                 &format!("services.{first}.depends_on"),
                 span,
-                format!("dependency cycle: {}", cycle.join(" → ")),
+                format!("dependency cycle: {}", short_chain(&cycle)),
             );
         }
     }

@@ -30,7 +30,7 @@ pub async fn monitor(probe: Probe, ctx: ProbeContext, events: mpsc::Sender<Probe
             }
             Err(reason) => {
                 if started.elapsed() >= probe.start_period {
-                    failures += 1;
+                    failures = failures.saturating_add(1);
                 }
                 (failures >= probe.retries).then_some(ProbeEvent::Failing(reason))
             }

@@ -246,14 +246,14 @@ impl Instance {
                     // A passing liveness probe changes nothing; a failing one restarts.
                     if let ProbeEvent::Failing(reason) = event {
                         self.event(State::Stopping, format!("liveness probe failed: {reason}; restarting"));
-                        let deadline = Instant::now() + spec.stop_timeout;
+                        let deadline = super::deadline_after(spec.stop_timeout);
                         let status = self.stop_process(pid, &mut exit, deadline).await;
                         break RunEnd::Unalive { status };
                     }
                 }
                 Ok(deadline) = async { self.stop.wait_for(Option::is_some).await.map(|d| *d) } => {
                     let deadline = deadline.unwrap_or_else(Instant::now);
-                    let deadline = deadline.min(Instant::now() + spec.stop_timeout);
+                    let deadline = deadline.min(super::deadline_after(spec.stop_timeout));
                     self.event(State::Stopping, format!("stopping (sending {} to the group)", spec.stop_signal));
                     self.stop_process(pid, &mut exit, deadline).await;
                     break RunEnd::Stopped;

@@ -360,39 +360,33 @@ impl Coordinator {
         self.config.services.iter().position(|s| s.name == name).unwrap_or(0)
     }
 
-    /// Stops `names` (dependents first, by `graph`) and waits until each has ended.
-    async fn stop_services(&self, names: &[String], graph: &[ServiceSpec]) {
-        let mut stoppers = JoinSet::new();
+    /// Stops `names` and waits until each has ended: a service is asked once every service
+    /// of `names` depending on it, directly or through any chain, has no process left.
+    async fn stop_services(&self, names: &[String]) {
         let mut longest = Duration::ZERO;
+        let mut stops = HashMap::new();
         for name in names {
             let Some(running) = self.services.get(name) else { continue };
             longest = longest.max(running.spec.stop_timeout);
-            let dependents: Vec<String> = crate::graph::dependents_of(graph, name)
-                .into_iter()
-                .filter(|d| names.iter().any(|n| n == d))
-                .map(str::to_string)
-                .collect();
-            let stop = running.stop.clone();
-            let timeout = running.spec.stop_timeout;
-            let mut board = self.shared.board.subscribe();
-            stoppers.spawn(async move {
-                let _ = board
-                    .wait_for(|b| {
-                        dependents.iter().all(|d| b.get(d).is_none_or(|v| v.iter().all(|i| !i.state.has_process())))
-                    })
-                    .await;
-                stop.send_replace(Some(Instant::now() + timeout));
-            });
+            stops.insert(name.as_str(), (running.stop.clone(), running.spec.stop_timeout));
         }
-        let mut board = self.shared.board.subscribe();
-        let all_ended =
-            board.wait_for(|b| names.iter().all(|n| b.get(n).is_none_or(|v| v.iter().all(|i| i.state.is_final()))));
+        let ordered = stop_in_order(&self.config, names, self.shared.board.subscribe(), |name| {
+            if let Some((stop, timeout)) = stops.get(name) {
+                stop.send_replace(Some(deadline_after(*timeout)));
+            }
+        });
+        let all_ended = async {
+            ordered.await;
+            let mut board = self.shared.board.subscribe();
+            let _ = board
+                .wait_for(|b| names.iter().all(|n| b.get(n).is_none_or(|v| v.iter().all(|i| i.state.is_final()))))
+                .await;
+        };
         // Each stop is bounded by its stop_timeout, then SIGKILL; the margin covers the rest.
-        let budget = longest * (names.len() as u32).max(1) + Duration::from_secs(5);
-        if tokio::time::timeout(budget, all_ended).await.is_err() {
+        let budget = longest.saturating_mul(u32::try_from(names.len()).unwrap_or(u32::MAX).max(1));
+        if tokio::time::timeout(budget.saturating_add(Duration::from_secs(5)), all_ended).await.is_err() {
             tracing::warn!("{} did not report their end in time", names.join(", "));
         }
-        stoppers.abort_all();
     }
 
     async fn start(&mut self, name: &str) -> Result<String, String> {
@@ -414,8 +408,7 @@ impl Coordinator {
         // Held: ephitup stays up for it, even when everything else has ended.
         self.held.insert(name.to_string());
         tracing::info!(service = %name, "stopping {name} on request");
-        let graph = self.config.services.clone();
-        self.stop_services(&[name.to_string()], &graph).await;
+        self.stop_services(&[name.to_string()]).await;
         Ok(format!("{name} stopped"))
     }
 
@@ -427,8 +420,7 @@ impl Coordinator {
         let waiting = self.dependents_with(name, OnDependencyRestart::Wait);
         let mut stopping = waiting.clone();
         stopping.push(name.to_string());
-        let graph = self.config.services.clone();
-        self.stop_services(&stopping, &graph).await;
+        self.stop_services(&stopping).await;
         let index = self.index_of(name);
         self.spawn_service(spec, index).map_err(|e| format!("{e:#}"))?;
         self.after_dependency_down(name, &waiting, &[]);
@@ -510,8 +502,7 @@ impl Coordinator {
             let running: Vec<String> = waiting.into_iter().filter(|w| !self.is_final(w)).collect();
             if !running.is_empty() {
                 tracing::info!(service = %name, "{name} is restarting: stopping {} until it is back", running.join(", "));
-                let graph = self.config.services.clone();
-                self.stop_services(&running, &graph).await;
+                self.stop_services(&running).await;
             }
             self.after_dependency_down(&name, &running, &[]);
         }
@@ -550,36 +541,28 @@ async fn shutdown_set(
     sigint: &mut tokio::signal::unix::Signal,
 ) {
     let budget = config.settings.shutdown_timeout;
-    let deadline = Instant::now() + budget;
+    let deadline = deadline_after(budget);
     shared.shutdown.send_replace(true);
 
-    let mut stoppers = JoinSet::new();
-    for spec in &config.services {
-        let dependents: Vec<String> =
-            crate::graph::dependents_of(&config.services, &spec.name).into_iter().map(str::to_string).collect();
-        let Some(stop) = services.get(&spec.name).map(|r| r.stop.clone()) else { continue };
-        let mut board = shared.board.subscribe();
-        stoppers.spawn(async move {
-            let _ = board
-                .wait_for(|b| {
-                    dependents.iter().all(|d| b.get(d).is_none_or(|v| v.iter().all(|i| !i.state.has_process())))
-                })
-                .await;
-            stop.send_replace(Some(deadline));
-        });
-    }
-
-    let all_done = async { while tasks.join_next().await.is_some() {} };
+    let names: Vec<String> = services.keys().cloned().collect();
+    let ordered = stop_in_order(config, &names, shared.board.subscribe(), |name| {
+        if let Some(running) = services.get(name) {
+            running.stop.send_replace(Some(deadline));
+        }
+    });
+    let all_done = async {
+        ordered.await;
+        while tasks.join_next().await.is_some() {}
+    };
     let forced = tokio::select! {
         _ = all_done => false,
-        _ = tokio::time::sleep_until(deadline + Duration::from_secs(1)) => {
+        _ = tokio::time::sleep_until(deadline.checked_add(Duration::from_secs(1)).unwrap_or(deadline)) => {
             tracing::warn!("shutdown budget of {} spent: killing what is left", humantime::format_duration(budget));
             true
         }
         _ = sigterm.recv() => { tracing::warn!("second signal: killing every service now"); true }
         _ = sigint.recv() => { tracing::warn!("second signal: killing every service now"); true }
     };
-    stoppers.abort_all();
     if forced {
         for pid in shared.processes.pids() {
             let _ = signal_group(pid, Signal::SIGKILL);
@@ -591,4 +574,51 @@ async fn shutdown_set(
     if left > 0 {
         tracing::warn!("{left} instance(s) did not report their exit");
     }
+}
+
+/// Asks each of `names` to stop (`ask`) as soon as no service depending on it, directly or
+/// through any chain, is among `names` and still has a process ([`crate::graph::Graph::ready_to_stop`]): a
+/// completed one-shot between a database and its clients has no process, yet the database
+/// still waits for the clients. Returns once every one of `names` has been asked.
+async fn stop_in_order(
+    config: &Config,
+    names: &[String],
+    mut board: watch::Receiver<Board>,
+    mut ask: impl FnMut(&str),
+) {
+    let graph = config.graph();
+    let mut stopping = vec![false; graph.len()];
+    for name in names {
+        if let Some(i) = graph.index_of(name) {
+            stopping[i] = true;
+        }
+    }
+    // Names not in the graph (not in the file any more) have nothing to wait for.
+    for name in names.iter().filter(|n| graph.index_of(n).is_none()) {
+        ask(name);
+    }
+    let mut asked = vec![false; graph.len()];
+    let mut left = stopping.iter().filter(|s| **s).count();
+    while left > 0 {
+        let ready = {
+            let b = board.borrow_and_update();
+            let alive =
+                |i: usize| b.get(graph.name(i)).is_some_and(|v| v.iter().any(|instance| instance.state.has_process()));
+            graph.ready_to_stop(&stopping, &asked, alive)
+        };
+        for i in ready {
+            asked[i] = true;
+            left -= 1;
+            ask(graph.name(i));
+        }
+        if left > 0 && board.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// `Instant::now() + d`, or a far future when that would not fit (a deadline never panics).
+pub(crate) fn deadline_after(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d).or_else(|| now.checked_add(Duration::from_secs(10 * 365 * 24 * 3600))).unwrap_or(now)
 }

@@ -95,8 +95,8 @@ impl Coordinator {
         let mut stopping: Vec<String> = d.removed.iter().chain(&d.changed).cloned().collect();
         stopping.extend(waiting.iter().flat_map(|(_, w)| w.iter().cloned()));
         stopping.dedup();
-        let old_graph = self.config.services.clone();
-        self.stop_services(&stopping, &old_graph).await;
+        // Still the old configuration: removed services are in its graph.
+        self.stop_services(&stopping).await;
 
         for name in &d.removed {
             self.services.remove(name);

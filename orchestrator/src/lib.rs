@@ -5,11 +5,14 @@
 //!
 //! Map: [`config`] (the file, validated) → [`supervisor`] (one task per service instance,
 //! over [`process`] for spawning and reaping, [`health`] for probes and [`logs`] for output)
-//! and [`events`] for its own messages. [`graph`] and [`plan`] describe the dependency order.
+//! and [`events`] for its own messages; [`board`] holds every instance's state and [`history`]
+//! their recent events. [`graph`] and [`plan`] describe the dependency order.
 //! While it runs, [`control`] serves the control API (and the optional status page) and
-//! [`watch`] follows the file for live reload and dev watch. [`export`] and [`import`]
+//! [`watch`] follows the file for live reload and dev watch; both reach the coordinator only
+//! through [`handle`], which sits below all three. [`export`] and [`import`]
 //! convert the declaration to and from other engines' formats.
 
+pub mod board;
 pub mod cli;
 pub mod config;
 pub mod control;
@@ -17,7 +20,9 @@ pub mod data_dir;
 pub mod events;
 pub mod export;
 pub mod graph;
+pub mod handle;
 pub mod health;
+pub mod history;
 pub mod import;
 pub mod logs;
 pub mod plan;

@@ -14,7 +14,7 @@ use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
 use tokio::sync::mpsc;
 
 use crate::config::ServiceSpec;
-use crate::supervisor::{Call, Request};
+use crate::handle::{Call, Request};
 
 /// Quiet time after the last change before it is acted on: one reload for a burst of saves.
 pub const CONFIG_DEBOUNCE: Duration = Duration::from_millis(150);

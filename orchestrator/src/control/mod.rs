@@ -21,10 +21,10 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
+use crate::board::State as RunState;
 use crate::config::ServiceKind;
-use crate::supervisor::history::{Entry, now_ms};
-use crate::supervisor::state::State as RunState;
-use crate::supervisor::{Handle, Request};
+use crate::handle::{Handle, Request};
+use crate::history::{Entry, now_ms};
 
 /// The socket's file name in `data_dir`.
 pub const SOCKET_NAME: &str = "ephitup.sock";

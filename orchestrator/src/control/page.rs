@@ -5,8 +5,8 @@
 use std::fmt::Write;
 
 use super::Status;
-use crate::supervisor::Handle;
-use crate::supervisor::history::now_ms;
+use crate::handle::Handle;
+use crate::history::now_ms;
 
 const WIDTH: f64 = 900.0;
 

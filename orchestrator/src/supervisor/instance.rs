@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use super::Shared;
 use super::backoff::RestartBudget;
-use super::state::{Gate, InstanceStatus, State, gate};
+use crate::board::{Gate, InstanceStatus, State, gate};
 use crate::config::{Check, RestartPolicy, ServiceKind, ServiceSpec};
 use crate::health::check::ProbeContext;
 use crate::health::{ProbeEvent, monitor};
@@ -225,7 +225,7 @@ impl Instance {
             s.state = state;
             s.pid = Some(pid.as_raw());
             s.started = true;
-            s.since_ms = Some(super::history::now_ms());
+            s.since_ms = Some(crate::history::now_ms());
             s.ready = !probed;
         });
         self.event(state, format!("started (pid {pid})"));

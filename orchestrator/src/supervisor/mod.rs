@@ -8,10 +8,8 @@
 //! a restart, never interleave.
 
 mod backoff;
-pub mod history;
 mod instance;
 pub mod reload;
-pub mod state;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -20,15 +18,17 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
-use history::History;
 use instance::Instance;
 pub use instance::fmt_duration;
-use state::{Board, InstanceStatus, State, gate};
+
+use crate::board::{self, Board, InstanceStatus, State, gate};
+use crate::handle::{Call, Handle, Request};
+use crate::history::{self, History};
 
 use crate::config::{Config, OnDependencyRestart, ServiceSpec, Settings};
 use crate::health::check::{HttpClient, http_client};
@@ -53,62 +53,6 @@ pub struct Shared {
     pub relays: TaskTracker,
     pub recent: Arc<RecentLogs>,
     pub history: Arc<History>,
-}
-
-/// What can be asked of a running set.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Request {
-    Start(String),
-    Stop(String),
-    Restart(String),
-    /// Read the file again and apply the difference.
-    Reload,
-    /// Restart `service` because a dependency of it came back (`on_dependency_restart`).
-    DependencyBack {
-        service: String,
-        start_only: bool,
-    },
-}
-
-/// A request and where its answer goes (a sentence for people, or why it was refused).
-#[derive(Debug)]
-pub struct Call {
-    pub request: Request,
-    pub reply: Option<oneshot::Sender<Result<String, String>>>,
-}
-
-/// What the control API and the HTTP listener see of a running set.
-#[derive(Clone)]
-pub struct Handle {
-    pub board: watch::Receiver<Board>,
-    pub config: watch::Receiver<Arc<Config>>,
-    pub calls: mpsc::Sender<Call>,
-    pub recent: Arc<RecentLogs>,
-    pub history: Arc<History>,
-    /// When `ephitup` started, in ms since the Unix epoch.
-    pub started_ms: u64,
-}
-
-impl Handle {
-    /// Sends `request` to the coordinator and waits for its answer.
-    pub async fn call(&self, request: Request) -> Result<String, String> {
-        let (tx, rx) = oneshot::channel();
-        self.calls.send(Call { request, reply: Some(tx) }).await.map_err(|_| "ephitup is shutting down".to_string())?;
-        rx.await.map_err(|_| "ephitup is shutting down".to_string())?
-    }
-
-    /// Every critical service is ready (or completed, for one-shots); every service, when
-    /// none is marked critical.
-    pub fn ready(&self) -> bool {
-        let config = self.config.borrow().clone();
-        let board = self.board.borrow();
-        let any_critical = config.services.iter().any(|s| s.critical);
-        config.services.iter().filter(|s| s.critical || !any_critical).all(|s| {
-            board.get(&s.name).is_some_and(|instances| {
-                instances.iter().all(|i| (i.ready && i.state == State::Running) || i.state == State::Completed)
-            })
-        })
-    }
 }
 
 /// How `ephitup up` was asked to run, beyond the file.
@@ -464,7 +408,7 @@ impl Coordinator {
                         let up = b
                             .get(&dep.service)
                             .is_some_and(|v| v.iter().all(|i| i.state.has_process() || i.state == State::Completed));
-                        up && gate(b, &dep) == state::Gate::Open || b.get(&dep.service).is_none()
+                        up && gate(b, &dep) == board::Gate::Open || b.get(&dep.service).is_none()
                     })
                     .await
                     .map(|b| b.contains_key(&dep.service))

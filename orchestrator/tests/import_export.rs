@@ -34,7 +34,12 @@ fn import_of_the_seed_programs_passes_check() {
     // One warning per key that does not map, naming it.
     assert!(warnings.contains("[program:worker] exitcodes"), "{warnings}");
     assert!(warnings.contains("[program:worker] stderr_logfile"), "{warnings}");
-    let (code, plan, err) = check(&toml.replace("${DATA_PATH}", "/mydata"));
+    // Working directories must exist for `check`: the seed's /app stands in a temp dir here.
+    let app = tempfile::tempdir().unwrap();
+    std::fs::create_dir(app.path().join("frontend")).unwrap();
+    let app_dir = app.path().to_str().unwrap();
+    let (code, plan, err) =
+        check(&toml.replace("${DATA_PATH}", "/mydata").replace("cwd = \"/app", &format!("cwd = \"{app_dir}")));
     assert_eq!(code, Some(0), "{err}\n{toml}");
     // Priorities became the start order.
     let waves: Vec<&str> = plan.lines().filter(|l| l.starts_with("wave")).collect();

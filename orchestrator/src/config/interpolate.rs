@@ -2,6 +2,13 @@
 //! `ephitup` was started with. `$$` stands for a literal `$`. A variable that is unset and has
 //! no default is an error rather than an empty string: a silently empty port or path is worse
 //! than a refusal to start.
+//!
+//! Defaults may nest (`${A:-${B:-x}}`), at most [`MAX_NESTING`] deep: each level is a scan and a
+//! recursion, and a file must not be able to cost quadratic time or the stack (a live reload
+//! runs this inside PID 1).
+
+/// How deep `${` (and braces in defaults) may nest in one expression.
+pub const MAX_NESTING: usize = 16;
 
 /// Expands every `${...}` in `input` using `lookup`.
 pub fn interpolate(input: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
@@ -14,7 +21,7 @@ pub fn interpolate(input: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Resu
             out.push('$');
             rest = tail;
         } else if let Some(body_and_tail) = after.strip_prefix('{') {
-            let end = closing_brace(body_and_tail).ok_or_else(|| format!("unterminated `${{` in {input:?}"))?;
+            let end = closing_brace(body_and_tail)?;
             out.push_str(&expand(&body_and_tail[..end], lookup)?);
             rest = &body_and_tail[end + 1..];
         } else {
@@ -26,18 +33,24 @@ pub fn interpolate(input: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Resu
     Ok(out)
 }
 
-/// Index of the `}` closing an expression, allowing nested `${...}` in defaults.
-fn closing_brace(s: &str) -> Option<usize> {
+/// Index of the `}` closing an expression, allowing nested `${...}` in defaults (up to
+/// [`MAX_NESTING`] deep).
+fn closing_brace(s: &str) -> Result<usize, String> {
     let mut depth = 0usize;
-    for (i, c) in s.char_indices() {
-        match c {
-            '{' => depth += 1,
-            '}' if depth == 0 => return Some(i),
-            '}' => depth -= 1,
+    for (i, b) in s.bytes().enumerate() {
+        match b {
+            b'{' => {
+                depth += 1;
+                if depth >= MAX_NESTING {
+                    return Err(format!("`${{` nested more than {MAX_NESTING} deep"));
+                }
+            }
+            b'}' if depth == 0 => return Ok(i),
+            b'}' => depth -= 1,
             _ => {}
         }
     }
-    None
+    Err("unterminated `${`".to_string())
 }
 
 fn expand(body: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
@@ -46,12 +59,18 @@ fn expand(body: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String,
         None => (body, None),
     };
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(format!("`${{{body}}}` is not a variable reference (expected ${{NAME}} or ${{NAME:-default}})"));
+        return Err(format!(
+            "`${{{}}}` is not a variable reference (expected ${{NAME}} or ${{NAME:-default}})",
+            super::diagnostic::clip(body)
+        ));
     }
     match (lookup(name).filter(|v| !v.is_empty() || default.is_none()), default) {
         (Some(value), _) => Ok(value),
         (None, Some(default)) => interpolate(default, lookup),
-        (None, None) => Err(format!("environment variable {name} is not set (give a default with ${{{name}:-...}})")),
+        (None, None) => {
+            let name = super::diagnostic::clip(name);
+            Err(format!("environment variable {name} is not set (give a default with ${{{name}:-...}})"))
+        }
     }
 }
 
@@ -86,5 +105,19 @@ mod tests {
         assert!(interpolate("${NOPE}", &env).unwrap_err().contains("NOPE is not set"));
         assert!(interpolate("${PORT", &env).unwrap_err().contains("unterminated"));
         assert!(interpolate("${a b}", &env).unwrap_err().contains("not a variable reference"));
+    }
+
+    #[test]
+    fn nesting_is_bounded_and_cheap() {
+        let nested = |depth: usize| format!("{}x{}", "${NOPE:-".repeat(depth), "}".repeat(depth));
+        assert_eq!(interpolate(&nested(MAX_NESTING), &env).as_deref(), Ok("x"));
+        assert!(interpolate(&nested(MAX_NESTING + 1), &env).unwrap_err().contains("nested more than 16 deep"));
+        // 100,000 deep once aborted the process (stack) and 10,000 took seconds.
+        let err = interpolate(&nested(100_000), &env).unwrap_err();
+        assert!(err.contains("nested more than"), "{err}");
+        assert!(err.len() < 200, "the message stays short: {err}");
+        // Many expressions side by side are fine: the bound is on depth, not count.
+        let wide = "${PORT}".repeat(10_000);
+        assert_eq!(interpolate(&wide, &env).map(|s| s.len()), Ok(40_000));
     }
 }

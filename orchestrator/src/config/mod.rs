@@ -12,6 +12,8 @@ mod model;
 mod raw;
 mod resolve;
 
+use std::ops::Range;
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 
 pub use diagnostic::{ConfigError, Diagnostic, line_col};
@@ -19,23 +21,94 @@ pub use interpolate::interpolate;
 pub use model::*;
 
 /// Reads and validates a configuration file, interpolating from the process environment.
+///
+/// A panic while validating (a bug: the loader is fuzzed so that none is known) is caught and
+/// becomes an error like any other: this runs inside PID 1 at every live reload, and a broken
+/// file must never end the running set.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|source| ConfigError::Read { file: path.to_path_buf(), source })?;
-    parse(path, &text, &|name| std::env::var(name).ok())
+    let bytes = std::fs::read(path).map_err(|source| ConfigError::Read { file: path.to_path_buf(), source })?;
+    let lookup = |name: &str| std::env::var(name).ok();
+    match std::panic::catch_unwind(AssertUnwindSafe(|| parse_bytes(path, &bytes, &lookup))) {
+        Ok(result) => result,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(ConfigError::Invalid {
+                file: path.to_path_buf(),
+                text: String::from_utf8_lossy(&bytes).into_owned(),
+                diagnostics: vec![Diagnostic::new(
+                    "",
+                    Some(0..0),
+                    format!("internal error while validating this file ({what}); nothing was loaded: please report it"),
+                )],
+            })
+        }
+    }
+}
+
+/// Validates a file's bytes. Text that is not UTF-8 is refused at its first bad byte.
+pub fn parse_bytes(path: &Path, bytes: &[u8], lookup: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse(path, text, lookup),
+        Err(e) => {
+            let at = e.valid_up_to();
+            // The lossy text is the same as the file up to the bad byte, so `at` locates it.
+            Err(ConfigError::Invalid {
+                file: path.to_path_buf(),
+                text: String::from_utf8_lossy(bytes).into_owned(),
+                diagnostics: vec![Diagnostic::new(
+                    "",
+                    Some(at..at + 1),
+                    format!("not UTF-8 text (byte 0x{:02x}); ephitup.toml must be saved as UTF-8", bytes[at]),
+                )],
+            })
+        }
+    }
 }
 
 /// Validates configuration text; `path` locates errors and anchors relative paths.
 pub fn parse(path: &Path, text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
     let invalid = |diagnostics| ConfigError::Invalid { file: path.to_path_buf(), text: text.to_string(), diagnostics };
-    let deserializer =
-        toml::Deserializer::parse(text).map_err(|e| invalid(vec![Diagnostic::new("", e.span(), e.message())]))?;
+    let located = |span: Option<Range<usize>>, message: &str| span.or_else(|| Some(unlocated(text, message)));
+    let deserializer = toml::Deserializer::parse(text)
+        .map_err(|e| invalid(vec![Diagnostic::new("", located(e.span(), e.message()), e.message())]))?;
     let raw: raw::RawConfig = serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let key = key_path(e.path());
         let inner = e.into_inner();
-        invalid(vec![Diagnostic::new(key, inner.span(), inner.message())])
+        let message = recursion_hint(inner.message());
+        invalid(vec![Diagnostic::new(key, located(inner.span(), inner.message()), message)])
     })?;
     resolve::resolve(path, raw, lookup).map_err(invalid)
+}
+
+/// Where to point when the TOML parser gives no place: for its recursion limit, the line
+/// nested deepest (most `[`, `{` and `.`: tables, arrays and dotted keys); else the start.
+fn unlocated(text: &str, message: &str) -> Range<usize> {
+    if !message.contains("recursion") {
+        return 0..0;
+    }
+    let mut best = (0usize, 0usize);
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let depth = line.bytes().filter(|b| matches!(b, b'[' | b'{' | b'.')).count();
+        if depth > best.0 {
+            let first = line.bytes().position(|b| matches!(b, b'[' | b'{' | b'.')).unwrap_or(0);
+            best = (depth, offset + first);
+        }
+        offset += line.len();
+    }
+    best.1..best.1 + 1
+}
+
+fn recursion_hint(message: &str) -> String {
+    if message == "recursion limit" {
+        "nested too deeply (the TOML parser's recursion limit: too many levels of tables, arrays or dotted keys)".into()
+    } else {
+        message.to_string()
+    }
 }
 
 /// The `data_dir` a file names, read leniently: for finding the control socket of a running

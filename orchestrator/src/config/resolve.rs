@@ -3,7 +3,7 @@
 //! conditions that cannot hold). Problems are collected, not stopped at, so one run of
 //! `ephitup check` shows all of them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -12,13 +12,26 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use toml::Spanned;
 
-use super::diagnostic::Diagnostic;
+use super::diagnostic::{Diagnostic, clip};
 use super::interpolate::interpolate;
 use super::model::*;
 use super::raw::{RawBackoff, RawConfig, RawProbe, RawService, RawServiceLog, Text};
 use crate::graph::Graph;
 
 pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The longest duration any key takes: longer is surely a typo, and every deadline computed
+/// from one (now + stop_timeout, ...) must stay far from overflowing.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+/// The largest log file before rotation.
+pub const MAX_LOG_SIZE: u64 = 1 << 40;
+/// The longest line relayed in one piece (a partial line is held in memory up to this).
+pub const MAX_LINE: u64 = 64 << 20;
+/// Most replicas of one service, and most rotated log files kept.
+pub const MAX_REPLICAS: u32 = 1000;
+pub const MAX_LOG_FILES: u32 = 1000;
+/// Service names an "unknown service" error lists at most.
+const NAMES_LISTED: usize = 10;
 
 pub fn resolve(path: &Path, raw: RawConfig, lookup: Lookup) -> Result<Config, Vec<Diagnostic>> {
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -67,6 +80,11 @@ fn short_chain(names: &[&str]) -> String {
     format!("{} → … {left} more … → {}", names[..SHOWN].join(" → "), names[names.len() - 1])
 }
 
+/// A port number as written: digits only (no sign), 1–65535.
+fn valid_port(port: &str) -> bool {
+    !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok_and(|p| p > 0)
+}
+
 fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
@@ -85,9 +103,18 @@ impl Resolver<'_> {
         self.diagnostics.push(Diagnostic::new(key, Some(span), message));
     }
 
-    /// A string with `${VAR}` expanded.
+    /// A string with `${VAR}` expanded. A NUL byte is refused: no argument, variable or path
+    /// handed to the system can hold one (the spawn would fail, and then again at each restart).
     fn text(&mut self, key: &str, value: &Text) -> Option<String> {
         match interpolate(value.get_ref(), self.lookup) {
+            Ok(s) if s.contains('\0') => {
+                self.error(
+                    key,
+                    value.span(),
+                    "contains a NUL byte (\\u0000), which no argument, variable or path can hold",
+                );
+                None
+            }
             Ok(s) => Some(s),
             Err(e) => {
                 self.error(key, value.span(), e);
@@ -100,33 +127,64 @@ impl Resolver<'_> {
         self.text(key, value).map(|s| self.base.join(s))
     }
 
+    /// A directory that must exist (a service's `cwd`): checked now, not at each spawn.
+    fn existing_dir(&mut self, key: &str, value: &Text) -> Option<PathBuf> {
+        let path = self.path(key, value)?;
+        match std::fs::metadata(&path) {
+            Ok(m) if m.is_dir() => Some(path),
+            Ok(_) => {
+                self.error(key, value.span(), format!("{} is not a directory", clip(&path.display().to_string())));
+                None
+            }
+            Err(e) => {
+                self.error(key, value.span(), format!("{}: {e}", clip(&path.display().to_string())));
+                None
+            }
+        }
+    }
+
     fn duration(&mut self, key: &str, value: Option<&Text>, default: Duration) -> Duration {
         let Some(value) = value else { return default };
         let Some(s) = self.text(key, value) else { return default };
         match humantime::parse_duration(s.trim()) {
-            Ok(d) => d,
+            Ok(d) if d <= MAX_DURATION => d,
+            Ok(_) => {
+                let max = MAX_DURATION.as_secs() / (24 * 3600);
+                self.error(
+                    key,
+                    value.span(),
+                    format!("`{}` is longer than the longest duration allowed, {max} days", clip(&s)),
+                );
+                default
+            }
             Err(e) => {
                 self.error(
                     key,
                     value.span(),
-                    format!("`{s}` is not a duration ({e}; e.g. \"250ms\", \"30s\", \"2m\")"),
+                    format!("`{}` is not a duration ({e}; e.g. \"250ms\", \"30s\", \"2m\")", clip(&s)),
                 );
                 default
             }
         }
     }
 
-    fn size(&mut self, key: &str, value: Option<&Text>, default: u64) -> u64 {
+    fn size(&mut self, key: &str, value: Option<&Text>, default: u64, max: u64) -> u64 {
         let Some(value) = value else { return default };
         let Some(s) = self.text(key, value) else { return default };
+        // bytesize saturates what does not fit in a u64, so u64::MAX means "too large" too.
         match bytesize::ByteSize::from_str(s.trim()) {
+            Ok(size) if size.as_u64() > max => {
+                let max = bytesize::ByteSize::b(max).display().iec();
+                self.error(key, value.span(), format!("`{}` is larger than the largest size allowed, {max}", clip(&s)));
+                default
+            }
             Ok(size) if size.as_u64() > 0 => size.as_u64(),
             Ok(_) => {
                 self.error(key, value.span(), "size must be greater than zero");
                 default
             }
             Err(e) => {
-                self.error(key, value.span(), format!("`{s}` is not a size ({e}; e.g. \"64KiB\", \"10MB\")"));
+                self.error(key, value.span(), format!("`{}` is not a size ({e}; e.g. \"64KiB\", \"10MB\")", clip(&s)));
                 default
             }
         }
@@ -140,7 +198,7 @@ impl Resolver<'_> {
             return *v;
         }
         let expected: Vec<String> = choices.iter().map(|(n, _)| format!("`{n}`")).collect();
-        self.error(key, value.span(), format!("unknown value `{s}`, expected {}", expected.join(" | ")));
+        self.error(key, value.span(), format!("unknown value `{}`, expected {}", clip(&s), expected.join(" | ")));
         default
     }
 
@@ -163,7 +221,7 @@ impl Resolver<'_> {
                 self.error(
                     key,
                     value.span(),
-                    format!("`{s}` is not a signal name (e.g. \"SIGTERM\", \"SIGINT\", \"SIGQUIT\")"),
+                    format!("`{}` is not a signal name (e.g. \"SIGTERM\", \"SIGINT\", \"SIGQUIT\")", clip(&s)),
                 );
                 default
             }
@@ -260,7 +318,20 @@ impl Resolver<'_> {
             let Some(path) = self.path(key, &Spanned::new(span.clone(), p)) else { continue };
             let entries = dotenvy::from_path_iter(&path).and_then(|iter| iter.collect::<Result<Vec<_>, _>>());
             match entries {
-                Ok(entries) => vars.extend(entries),
+                Ok(entries) => {
+                    for (name, value) in entries {
+                        if name.is_empty() || name.contains(['=', '\0']) || value.contains('\0') {
+                            let what = format!("env file {}: `{}`", path.display(), clip(&name));
+                            self.error(
+                                key,
+                                span.clone(),
+                                format!("{what} is not a valid variable (NUL byte or bad name)"),
+                            );
+                        } else {
+                            vars.push((name, value));
+                        }
+                    }
+                }
                 Err(e) => self.error(key, span.clone(), format!("cannot read env file {}: {e}", path.display())),
             }
         }
@@ -274,6 +345,13 @@ impl Resolver<'_> {
             .as_ref()
             .and_then(|v| self.path("settings.data_dir", v))
             .unwrap_or_else(|| self.base.join("data"));
+        // Created at `up` when missing; something else in its place is refused now.
+        if let Ok(meta) = std::fs::metadata(&data_dir) {
+            if !meta.is_dir() {
+                let span = s.data_dir.as_ref().map_or(0..0, |v| v.span());
+                self.error("settings.data_dir", span, format!("{} exists and is not a directory", data_dir.display()));
+            }
+        }
         Settings {
             data_dir,
             log_format: self.choice(
@@ -301,7 +379,7 @@ impl Resolver<'_> {
                         self.error(
                             "settings.http",
                             v.span(),
-                            format!("`{text}` is not an address like 127.0.0.1:9000"),
+                            format!("`{}` is not an address like 127.0.0.1:9000", clip(&text)),
                         );
                         None
                     }
@@ -330,7 +408,7 @@ impl Resolver<'_> {
             ServiceKind::Daemon,
         );
         let cwd = match &raw.cwd {
-            Some(cwd) => self.path(&k("cwd"), cwd).unwrap_or_default(),
+            Some(cwd) => self.existing_dir(&k("cwd"), cwd).unwrap_or_default(),
             None => self.base.clone(),
         };
         let mut env = global_env.to_vec();
@@ -382,6 +460,10 @@ impl Resolver<'_> {
         let replicas = match &raw.replicas {
             Some(r) if *r.get_ref() == 0 => {
                 self.error(&k("replicas"), r.span(), "replicas must be at least 1");
+                1
+            }
+            Some(r) if *r.get_ref() > MAX_REPLICAS => {
+                self.error(&k("replicas"), r.span(), format!("replicas must be at most {MAX_REPLICAS}"));
                 1
             }
             Some(r) => *r.get_ref(),
@@ -473,7 +555,10 @@ impl Resolver<'_> {
                             self.error(
                                 &cond_key,
                                 span.clone(),
-                                format!("unknown condition {cond}, expected `started` | `healthy` | `completed`"),
+                                format!(
+                                    "unknown condition {}, expected `started` | `healthy` | `completed`",
+                                    clip(&cond.to_string())
+                                ),
                             );
                             continue;
                         }
@@ -540,23 +625,36 @@ impl Resolver<'_> {
             let k = format!("{key}.http");
             let s = self.text(&k, url)?;
             match s.parse::<hyper::Uri>() {
-                Ok(uri) if uri.scheme_str() == Some("http") && uri.host().is_some() => Check::Http(uri),
+                Ok(uri) if uri.scheme_str() == Some("http") && uri.host().is_some_and(|h| !h.is_empty()) => {
+                    // A port given must be 1–65535 (the URL type takes 0, and some spellings
+                    // of larger numbers).
+                    let port = uri.authority().and_then(|a| a.as_str().rsplit_once(':')).map(|(_, p)| p);
+                    let port_ok = match port {
+                        None => true,
+                        Some(p) if p.ends_with(']') => true, // an IPv6 host without a port
+                        Some(p) => valid_port(p),
+                    };
+                    if !port_ok {
+                        self.error(&k, url.span(), format!("`{}`: the port must be 1–65535", clip(&s)));
+                        return None;
+                    }
+                    Check::Http(uri)
+                }
                 Ok(_) => {
-                    self.error(&k, url.span(), format!("`{s}` is not an http:// URL with a host"));
+                    self.error(&k, url.span(), format!("`{}` is not an http:// URL with a host", clip(&s)));
                     return None;
                 }
                 Err(e) => {
-                    self.error(&k, url.span(), format!("`{s}` is not a URL ({e})"));
+                    self.error(&k, url.span(), format!("`{}` is not a URL ({e})", clip(&s)));
                     return None;
                 }
             }
         } else if let Some(addr) = &p.tcp {
             let k = format!("{key}.tcp");
             let s = self.text(&k, addr)?;
-            let port_ok =
-                s.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+            let port_ok = s.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && valid_port(port));
             if !port_ok {
-                self.error(&k, addr.span(), format!("`{s}` is not host:port"));
+                self.error(&k, addr.span(), format!("`{}` is not host:port with a port 1–65535", clip(&s)));
                 return None;
             }
             Check::Tcp(s)
@@ -608,11 +706,11 @@ impl Resolver<'_> {
         match nix::unistd::User::from_name(&name) {
             Ok(Some(u)) => Some(RunAs { name, uid: u.uid.as_raw(), gid: u.gid.as_raw(), home: u.dir }),
             Ok(None) => {
-                self.error(key, value.span(), format!("no such user `{name}`"));
+                self.error(key, value.span(), format!("no such user `{}`", clip(&name)));
                 None
             }
             Err(e) => {
-                self.error(key, value.span(), format!("cannot look up user `{name}`: {e}"));
+                self.error(key, value.span(), format!("cannot look up user `{}`: {e}", clip(&name)));
                 None
             }
         }
@@ -620,9 +718,22 @@ impl Resolver<'_> {
 
     fn service_log(&mut self, key: &str, raw: Option<&RawServiceLog>) -> ServiceLog {
         let file = raw.and_then(|l| l.file.as_ref()).and_then(|f| self.path(&format!("{key}.file"), f));
-        let max_size = self.size(&format!("{key}.max_size"), raw.and_then(|l| l.max_size.as_ref()), 10 * 1024 * 1024);
-        let max_files = raw.and_then(|l| l.max_files.as_ref()).map_or(5, |v| *v.get_ref());
-        let max_line = self.size(&format!("{key}.max_line"), raw.and_then(|l| l.max_line.as_ref()), 64 * 1024);
+        let max_size = self.size(
+            &format!("{key}.max_size"),
+            raw.and_then(|l| l.max_size.as_ref()),
+            10 * 1024 * 1024,
+            MAX_LOG_SIZE,
+        );
+        let max_files = match raw.and_then(|l| l.max_files.as_ref()) {
+            Some(v) if *v.get_ref() > MAX_LOG_FILES => {
+                self.error(&format!("{key}.max_files"), v.span(), format!("max_files must be at most {MAX_LOG_FILES}"));
+                5
+            }
+            Some(v) => *v.get_ref(),
+            None => 5,
+        };
+        let max_line =
+            self.size(&format!("{key}.max_line"), raw.and_then(|l| l.max_line.as_ref()), 64 * 1024, MAX_LINE);
         ServiceLog { file, max_size, max_files, max_line: usize::try_from(max_line).unwrap_or(usize::MAX) }
     }
 
@@ -634,7 +745,15 @@ impl Resolver<'_> {
         dep_spans: &HashMap<(String, String), Range<usize>>,
     ) {
         let by_name: HashMap<&str, &ServiceSpec> = services.iter().map(|s| (s.name.as_str(), s)).collect();
-        let declared: Vec<&str> = raw.services.keys().map(String::as_str).collect();
+        let declared: HashSet<&str> = raw.services.keys().map(String::as_str).collect();
+        // A few names for the message, not all of them: the cost stays linear in the file.
+        let listed = {
+            let mut names: Vec<&str> = raw.services.keys().take(NAMES_LISTED).map(String::as_str).collect();
+            if declared.len() > NAMES_LISTED {
+                names.push("…");
+            }
+            names.join(", ")
+        };
         for s in services {
             for dep in &s.depends_on {
                 let key = format!("services.{}.depends_on.{}", s.name, dep.service);
@@ -644,12 +763,10 @@ impl Resolver<'_> {
                     continue;
                 }
                 let Some(target) = by_name.get(dep.service.as_str()) else {
-                    if !declared.contains(&dep.service.as_str()) {
-                        self.error(
-                            &key,
-                            span,
-                            format!("unknown service `{}` (services: {})", dep.service, declared.join(", ")),
-                        );
+                    if !declared.contains(dep.service.as_str()) {
+                        let key = format!("services.{}.depends_on.{}", s.name, clip(&dep.service));
+                        let (name, n) = (clip(&dep.service), declared.len());
+                        self.error(&key, span, format!("unknown service `{name}` ({n} declared: {listed})"));
                     }
                     continue;
                 };

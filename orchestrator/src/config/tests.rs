@@ -262,3 +262,165 @@ fn settings_user_is_every_services_default_and_empty_means_none() {
     let (d, line, _) = refused("[settings]\nuser = \"no-such-user-here\"\n");
     assert_eq!((d.key.as_str(), line), ("settings.user", 2));
 }
+
+/// The refusal of `text`, shown, which must name the file with line and column.
+fn refused_shown(text: &str) -> String {
+    let shown = load_text(text).expect_err("config should be refused").to_string();
+    assert!(shown.starts_with("error: /etc/app/ephitup.toml:"), "{}", super::diagnostic::clip(&shown));
+    let location = shown["error: /etc/app/ephitup.toml:".len()..].split(':').take(2).collect::<Vec<_>>();
+    assert!(location.iter().all(|n| n.parse::<usize>().is_ok()), "no line:col in {}", super::diagnostic::clip(&shown));
+    shown
+}
+
+#[test]
+fn durations_and_sizes_past_a_sane_bound_are_refused() {
+    // It passed `check`, then `up` panicked on SIGTERM adding it to an Instant.
+    let (d, line, _) = refused("[services.a]\ncommand = \"x\"\nstop_timeout = \"18446744073709551615s\"\n");
+    assert_eq!((d.key.as_str(), line), ("services.a.stop_timeout", 3));
+    assert!(d.message.contains("longer than the longest duration allowed, 365 days"), "{}", d.message);
+    let (d, _, _) = refused("[settings]\nshutdown_timeout = \"400days\"\n");
+    assert_eq!(d.key, "settings.shutdown_timeout");
+    assert!(load_text("[settings]\nshutdown_timeout = \"365days\"\n").is_ok());
+    let (d, line, _) = refused("[services.a]\ncommand = \"x\"\nlog = { max_size = \"99999999999999999999999MB\" }\n");
+    assert_eq!((d.key.as_str(), line), ("services.a.log.max_size", 3));
+    assert!(d.message.contains("larger than the largest size allowed, 1.0 TiB"), "{}", d.message);
+    let (d, _, _) = refused("[services.a]\ncommand = \"x\"\nlog = { max_line = \"1GiB\" }\n");
+    assert_eq!(d.key, "services.a.log.max_line");
+    for (key, value) in [("replicas", "1001"), ("log.max_files", "1001")] {
+        let (table, field) = key.split_once('.').unwrap_or(("", key));
+        let text = if table.is_empty() {
+            format!("[services.a]\ncommand = \"x\"\n{field} = {value}\n")
+        } else {
+            format!("[services.a]\ncommand = \"x\"\n{table} = {{ {field} = {value} }}\n")
+        };
+        let (d, _, _) = refused(&text);
+        assert_eq!(d.key, format!("services.a.{key}"), "{}", d.message);
+        assert!(d.message.contains("at most 1000"), "{}", d.message);
+    }
+}
+
+#[test]
+fn ports_outside_1_to_65535_are_refused_in_probes() {
+    for (probe, value) in [
+        ("http", "http://127.0.0.1:0/"),
+        ("http", "http://127.0.0.1:65536/"),
+        ("http", "http://127.0.0.1:99999/"),
+        ("tcp", "127.0.0.1:0"),
+        ("tcp", "127.0.0.1:65536"),
+        ("tcp", "127.0.0.1:+80"),
+        ("tcp", "127.0.0.1:"),
+    ] {
+        let text = format!("[services.a]\ncommand = \"x\"\nhealth = {{ {probe} = \"{value}\" }}\n");
+        match load_text(&text) {
+            Ok(_) => panic!("{value} accepted"),
+            Err(e) => {
+                let d = e.diagnostics().first().cloned().expect("a diagnostic");
+                assert_eq!(d.key, format!("services.a.health.{probe}"), "{value}: {}", d.message);
+                assert!(e.to_string().contains("/etc/app/ephitup.toml:3:"), "{e}");
+            }
+        }
+    }
+    let ok = "[services.a]\ncommand = \"x\"\nhealth = { http = \"http://127.0.0.1:65535/x\" }\n\
+              liveness = { tcp = \"[::1]:1\" }\n[services.b]\ncommand = \"x\"\nhealth = { http = \"http://[::1]/\" }\n";
+    assert!(load_text(ok).is_ok(), "{:?}", load_text(ok).err().map(|e| e.to_string()));
+}
+
+#[test]
+fn nul_bytes_in_arguments_environment_and_paths_are_refused() {
+    for (text, key) in [
+        ("[services.a]\ncommand = [\"echo\", \"a\\u0000b\"]\n", "services.a.command"),
+        ("[services.a]\ncommand = \"echo a\\u0000b\"\n", "services.a.command"),
+        ("[services.a]\ncommand = \"x\"\nenv = { A = \"1\\u0000\" }\n", "services.a.env.A"),
+        ("[env]\nA = \"${NOPE:-\\u0000}\"\n", "env.A"),
+        ("[services.a]\ncommand = \"x\"\nhealth = { exec = [\"t\\u0000\"] }\n", "services.a.health.exec"),
+        ("[settings]\ndata_dir = \"d\\u0000\"\n", "settings.data_dir"),
+    ] {
+        let (d, _, shown) = refused(text);
+        assert_eq!(d.key, key, "{shown}");
+        assert!(d.message.contains("NUL byte"), "{shown}");
+    }
+}
+
+#[test]
+fn a_missing_or_non_directory_cwd_and_a_data_dir_that_is_a_file_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("file"), "").expect("write");
+    std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+    let at = |text: &str| parse(&dir.path().join("ephitup.toml"), text, &env);
+    let key_of = |r: Result<Config, ConfigError>| match r {
+        Ok(_) => panic!("accepted"),
+        Err(e) => {
+            assert!(e.to_string().contains("ephitup.toml:"), "{e}");
+            e.diagnostics().first().map(|d| (d.key.clone(), d.message.clone())).unwrap_or_default()
+        }
+    };
+    let (key, message) = key_of(at("[services.a]\ncommand = \"x\"\ncwd = \"missing\"\n"));
+    assert_eq!(key, "services.a.cwd");
+    assert!(message.contains("No such file or directory"), "{message}");
+    let (key, message) = key_of(at("[services.a]\ncommand = \"x\"\ncwd = \"file\"\n"));
+    assert_eq!(key, "services.a.cwd");
+    assert!(message.contains("is not a directory"), "{message}");
+    let (key, message) = key_of(at("[settings]\ndata_dir = \"file\"\n"));
+    assert_eq!(key, "settings.data_dir");
+    assert!(message.contains("is not a directory"), "{message}");
+    // A directory that exists, and a data_dir still to be created, are fine.
+    let good = at("[settings]\ndata_dir = \"new\"\n[services.a]\ncommand = \"x\"\ncwd = \"sub\"\n").expect("valid");
+    assert_eq!(good.services[0].cwd, dir.path().join("sub"));
+}
+
+#[test]
+fn invalid_utf8_is_refused_at_the_first_bad_byte() {
+    let err = parse_bytes(Path::new("/etc/app/ephitup.toml"), b"[services.a]\ncommand = \"x\xff\"\n", &env)
+        .expect_err("refused");
+    let shown = err.to_string();
+    assert!(shown.starts_with("error: /etc/app/ephitup.toml:2:13: not UTF-8 text (byte 0xff)"), "{shown}");
+}
+
+#[test]
+fn deep_nesting_is_refused_with_a_location() {
+    // The TOML parser's recursion limit, through arrays, inline tables, dotted keys, headers.
+    let cases = [
+        format!("[services.a]\ncommand = {}{}\n", "[".repeat(100_000), "]".repeat(100_000)),
+        format!("[services.a]\ncommand = \"x\"\nenv = {{ A = {}{} }}\n", "[".repeat(300), "]".repeat(300)),
+        format!("a = {}1{}\n", "{b=".repeat(3000), "}".repeat(3000)),
+        format!("[services.a]\ncommand = \"x\"\n\n{} = 1\n", vec!["a"; 100_000].join(".")),
+        format!("[{}]\n", vec!["a"; 100_000].join(".")),
+    ];
+    for text in &cases {
+        let shown = refused_shown(text);
+        assert!(shown.len() < 2000, "{} bytes: {}", shown.len(), super::diagnostic::clip(&shown));
+    }
+    let shown = refused_shown(&cases[3]);
+    assert!(shown.starts_with("error: /etc/app/ephitup.toml:4:"), "the dotted line: {}", &shown[..100]);
+    // `${X:-${X:-...}}` 100,000 deep once overflowed the stack of PID 1 at a live reload.
+    let deep = format!("[services.a]\ncommand = \"{}x{}\"\n", "${X:-".repeat(100_000), "}".repeat(100_000));
+    let shown = refused_shown(&deep);
+    assert!(shown.contains(":2:11: `services.a.command`: `${` nested more than 16 deep"), "{}", &shown[..200]);
+}
+
+#[test]
+fn thousands_of_unknown_dependencies_give_short_messages() {
+    let mut text = String::new();
+    for i in 0..10_000 {
+        text.push_str(&format!("[services.s{i}]\ncommand = \"x\"\ndepends_on = [\"missing{i}\"]\n"));
+    }
+    let err = load_text(&text).expect_err("refused");
+    assert_eq!(err.diagnostics().len(), 10_000);
+    assert!(err.diagnostics().iter().all(|d| d.message.len() < 200), "{}", err.diagnostics()[0].message);
+    let shown = err.to_string();
+    assert!(shown.starts_with("error: /etc/app/ephitup.toml:3:14: `services.s0.depends_on.missing0`: unknown service `missing0` (10000 declared: s0, s1, s10, "), "{}", &shown[..300]);
+    assert!(shown.contains("9950 more problems not shown"), "{}", &shown[shown.len().saturating_sub(300)..]);
+    assert!(shown.len() < 50_000, "{} bytes", shown.len());
+}
+
+#[test]
+fn a_long_cycle_is_named_briefly() {
+    let mut text = String::new();
+    for i in 0..5_000 {
+        text.push_str(&format!("[services.s{i}]\ncommand = \"x\"\ndepends_on = [\"s{}\"]\n", (i + 1) % 5_000));
+    }
+    let (d, _, _) = refused(&text);
+    assert!(d.message.starts_with("dependency cycle: s0 → s1 → "), "{}", d.message);
+    assert!(d.message.contains("more … → s0"), "{}", d.message);
+    assert!(d.message.len() < 300, "{}", d.message);
+}

@@ -26,7 +26,7 @@ pub use model::*;
 /// becomes an error like any other: this runs inside PID 1 at every live reload, and a broken
 /// file must never end the running set.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let bytes = std::fs::read(path).map_err(|source| ConfigError::Read { file: path.to_path_buf(), source })?;
+    let bytes = read(path).map_err(|source| ConfigError::Read { file: path.to_path_buf(), source })?;
     let lookup = |name: &str| std::env::var(name).ok();
     match std::panic::catch_unwind(AssertUnwindSafe(|| parse_bytes(path, &bytes, &lookup))) {
         Ok(result) => result,
@@ -47,6 +47,25 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
             })
         }
     }
+}
+
+/// The largest configuration file read.
+pub const MAX_FILE: u64 = 16 << 20;
+
+/// The file's bytes, if it is a regular file of at most [`MAX_FILE`]: a FIFO or a device put in
+/// its place must not block a reload (the coordinator would wait on it).
+fn read(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(MAX_FILE + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(std::io::Error::other(format!("larger than {} MiB", MAX_FILE >> 20)));
+    }
+    Ok(bytes)
 }
 
 /// Validates a file's bytes. Text that is not UTF-8 is refused at its first bad byte.

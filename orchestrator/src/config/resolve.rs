@@ -30,6 +30,8 @@ pub const MAX_LINE: u64 = 64 << 20;
 /// Most replicas of one service, and most rotated log files kept.
 pub const MAX_REPLICAS: u32 = 1000;
 pub const MAX_LOG_FILES: u32 = 1000;
+/// The largest env file read.
+pub const MAX_ENV_FILE: u64 = 1 << 20;
 /// Service names an "unknown service" error lists at most.
 const NAMES_LISTED: usize = 10;
 
@@ -316,6 +318,24 @@ impl Resolver<'_> {
         let mut vars = Vec::new();
         for p in paths {
             let Some(path) = self.path(key, &Spanned::new(span.clone(), p)) else { continue };
+            // Only a regular file of a sane size: `/dev/zero` or a FIFO would hang the load
+            // (at a reload, inside PID 1).
+            match std::fs::metadata(&path) {
+                Ok(m) if m.is_file() && m.len() <= MAX_ENV_FILE => {}
+                Ok(m) if m.is_file() => {
+                    let what = format!("env file {} is larger than {} KiB", path.display(), MAX_ENV_FILE >> 10);
+                    self.error(key, span.clone(), what);
+                    continue;
+                }
+                Ok(_) => {
+                    self.error(key, span.clone(), format!("env file {} is not a regular file", path.display()));
+                    continue;
+                }
+                Err(e) => {
+                    self.error(key, span.clone(), format!("cannot read env file {}: {e}", path.display()));
+                    continue;
+                }
+            }
             let entries = dotenvy::from_path_iter(&path).and_then(|iter| iter.collect::<Result<Vec<_>, _>>());
             match entries {
                 Ok(entries) => {

@@ -424,3 +424,38 @@ fn a_long_cycle_is_named_briefly() {
     assert!(d.message.contains("more … → s0"), "{}", d.message);
     assert!(d.message.len() < 300, "{}", d.message);
 }
+
+#[test]
+fn an_env_file_that_is_no_regular_file_is_refused_without_reading_it() {
+    // /dev/zero never ends: reading it would hang the load.
+    let (d, line, _) = refused("[services.a]\ncommand = \"x\"\nenv_file = \"/dev/zero\"\n");
+    assert_eq!((d.key.as_str(), line), ("services.a.env_file", 3));
+    assert!(d.message.contains("not a regular file"), "{}", d.message);
+}
+
+#[test]
+fn a_config_file_that_is_no_regular_file_is_refused() {
+    let err = load(Path::new("/dev/zero")).expect_err("refused");
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+}
+
+#[test]
+fn every_fuzz_seed_loads_or_is_refused_without_a_panic() {
+    // The committed corpus of the loader's fuzz target (orchestrator/fuzz), replayed by every
+    // test run; a crash the fuzzer finds becomes a seed here.
+    let dir = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
+        .join("fuzz/corpus/loader");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).expect("the corpus") {
+        let path = entry.expect("entry").path();
+        let bytes = std::fs::read(&path).expect("read seed");
+        match parse_bytes(Path::new("/nonexistent/ephitup-fuzz/ephitup.toml"), &bytes, &env) {
+            Ok(config) => {
+                let _ = crate::plan::render(&config);
+            }
+            Err(e) => assert!(e.to_string().starts_with("error: "), "{}: {e}", path.display()),
+        }
+        seen += 1;
+    }
+    assert!(seen >= 5, "only {seen} seeds in {}", dir.display());
+}

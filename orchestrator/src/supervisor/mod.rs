@@ -55,6 +55,14 @@ pub struct Shared {
     pub history: Arc<History>,
 }
 
+impl Shared {
+    /// `name`, or `name.N` when the service has replicas.
+    fn label(&self, service: &str, replica: u32) -> String {
+        let replicas = self.board.borrow().get(service).map_or(1, Vec::len);
+        if replicas > 1 { format!("{service}.{replica}") } else { service.to_string() }
+    }
+}
+
 /// How `ephitup up` was asked to run, beyond the file.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -134,6 +142,7 @@ pub async fn run(
         shared: Arc::clone(&shared),
         services: HashMap::new(),
         tasks: JoinSet::new(),
+        task_owners: HashMap::new(),
         held: HashSet::new(),
         seen_restarts: HashMap::new(),
         calls: calls_tx,
@@ -185,7 +194,7 @@ pub async fn run(
                     let _ = reply.send(answer);
                 }
             }
-            Some(_) = co.tasks.join_next(), if !co.tasks.is_empty() => {}
+            Some(joined) = co.tasks.join_next_with_id(), if !co.tasks.is_empty() => co.task_ended(joined),
             changed = board_rx.changed() => if changed.is_err() { break 0 },
         }
     };
@@ -222,6 +231,8 @@ struct Coordinator {
     shared: Arc<Shared>,
     services: HashMap<String, Running>,
     tasks: JoinSet<()>,
+    /// Which instance each task of `tasks` supervises (service, replica).
+    task_owners: HashMap<tokio::task::Id, (String, u32)>,
     /// Services stopped on purpose (by an operator, or waiting for a dependency to come
     /// back): while any is, `ephitup` does not exit when everything else has ended.
     held: HashSet<String>,
@@ -293,11 +304,46 @@ impl Coordinator {
                 stop: stop_rx.clone(),
                 log_file: log_file.clone(),
             };
-            self.tasks.spawn(instance.run());
+            let task = self.tasks.spawn(instance.run());
+            self.task_owners.insert(task.id(), (spec.name.clone(), replica));
         }
         self.held.remove(&spec.name);
         self.services.insert(spec.name.clone(), Running { spec, stop: stop_tx });
         Ok(())
+    }
+
+    /// An instance task ended. Normally it has reported its final state itself; if it
+    /// panicked (a bug), tokio caught the panic and the rest of the set runs on: its instance
+    /// is marked failed and its process group killed, since nothing supervises it any more.
+    fn task_ended(&mut self, joined: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {
+        let (id, panic) = match joined {
+            Ok((id, ())) => (id, None),
+            Err(e) => (e.id(), e.is_panic().then(|| e.into_panic())),
+        };
+        let owner = self.task_owners.remove(&id);
+        let (Some(panic), Some((service, replica))) = (panic, owner) else { return };
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let label = self.shared.label(&service, replica);
+        tracing::error!(service = %label, "internal error supervising {label} ({what}): it is stopped and marked failed");
+        let mut pid = None;
+        self.shared.board.send_modify(|b| {
+            if let Some(status) = b.get_mut(&service).and_then(|v| v.get_mut(replica as usize)) {
+                pid = status.pid.take();
+                status.state = State::Failed;
+                status.ready = false;
+                status.last_exit = Some("internal error".into());
+            }
+        });
+        if let Some(pid) = pid {
+            let _ = signal_group(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        if self.services.get(&service).is_some_and(|r| r.spec.critical) {
+            let _ = self.shared.critical_failures.send(label);
+        }
     }
 
     fn index_of(&self, name: &str) -> usize {

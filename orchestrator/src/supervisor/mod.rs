@@ -148,6 +148,7 @@ pub async fn run(
         calls: calls_tx,
         config_tx,
         dev_watch: None,
+        index: Index::of(&config),
     };
     for (index, spec) in config.services.iter().enumerate() {
         co.spawn_service(Arc::new(spec.clone()), index)?;
@@ -241,6 +242,33 @@ struct Coordinator {
     calls: mpsc::Sender<Call>,
     config_tx: watch::Sender<Arc<Config>>,
     dev_watch: Option<crate::watch::Watcher>,
+    /// Lookups by name into `config.services`, rebuilt with it.
+    index: Index,
+}
+
+/// Positions and dependents by name: a request or reload costs no scan of the whole set per
+/// service it touches.
+struct Index {
+    position: HashMap<String, usize>,
+    /// Positions of the services depending on each name, directly.
+    dependents: HashMap<String, Vec<usize>>,
+}
+
+impl Index {
+    fn of(config: &Config) -> Self {
+        let position = config.services.iter().enumerate().map(|(i, s)| (s.name.clone(), i)).collect();
+        let mut dependents: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, s) in config.services.iter().enumerate() {
+            for d in &s.depends_on {
+                let of = dependents.entry(d.service.clone()).or_default();
+                // A name listed twice is one dependency.
+                if of.last() != Some(&i) {
+                    of.push(i);
+                }
+            }
+        }
+        Self { position, dependents }
+    }
 }
 
 impl Coordinator {
@@ -347,7 +375,7 @@ impl Coordinator {
     }
 
     fn index_of(&self, name: &str) -> usize {
-        self.config.services.iter().position(|s| s.name == name).unwrap_or(0)
+        self.index.position.get(name).copied().unwrap_or(0)
     }
 
     /// Stops `names` and waits until each has ended: a service is asked once every service
@@ -413,15 +441,16 @@ impl Coordinator {
         self.stop_services(&stopping).await;
         let index = self.index_of(name);
         self.spawn_service(spec, index).map_err(|e| format!("{e:#}"))?;
-        self.after_dependency_down(name, &waiting, &[]);
+        self.after_dependency_down(name, &waiting, &HashSet::new());
         Ok(format!("{name} restarted"))
     }
 
     fn dependents_with(&self, name: &str, policy: OnDependencyRestart) -> Vec<String> {
-        self.config
-            .services
+        let dependents = self.index.dependents.get(name).map_or(&[][..], Vec::as_slice);
+        dependents
             .iter()
-            .filter(|s| s.on_dependency_restart == policy && s.depends_on.iter().any(|d| d.service == name))
+            .map(|&i| &self.config.services[i])
+            .filter(|s| s.on_dependency_restart == policy)
             .map(|s| s.name.clone())
             .collect()
     }
@@ -429,7 +458,7 @@ impl Coordinator {
     /// `dependency` went down (it is restarting): `wait` dependents (already stopped, in
     /// `stopped`) start again, `restart` dependents restart, once it is back.
     /// `exclude`: services restarting anyway (changed by a reload).
-    fn after_dependency_down(&mut self, dependency: &str, stopped: &[String], exclude: &[String]) {
+    fn after_dependency_down(&mut self, dependency: &str, stopped: &[String], exclude: &HashSet<String>) {
         for d in stopped {
             self.held.insert(d.clone());
         }
@@ -439,8 +468,10 @@ impl Coordinator {
             stopped.iter().map(|s| (s.clone(), true)).chain(restart.into_iter().map(|s| (s, false)))
         {
             let Some(dep) = self
-                .config
-                .service(&service)
+                .index
+                .position
+                .get(&service)
+                .map(|&i| &self.config.services[i])
                 .and_then(|s| s.depends_on.iter().find(|d| d.service == dependency))
                 .cloned()
             else {
@@ -494,7 +525,7 @@ impl Coordinator {
                 tracing::info!(service = %name, "{name} is restarting: stopping {} until it is back", running.join(", "));
                 self.stop_services(&running).await;
             }
-            self.after_dependency_down(&name, &running, &[]);
+            self.after_dependency_down(&name, &running, &HashSet::new());
         }
     }
 }

@@ -4,6 +4,7 @@
 //! first), then added and changed ones start (each waits for its dependencies, as at
 //! startup). Untouched services keep running, same process.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::{Coordinator, OnDependencyRestart};
@@ -41,15 +42,18 @@ fn same(a: &ServiceSpec, b: &ServiceSpec) -> bool {
 }
 
 pub fn diff(old: &Config, new: &Config) -> Diff {
+    // By name through maps: linear however many services the files declare.
+    let old_by_name: HashMap<&str, &ServiceSpec> = old.services.iter().map(|s| (s.name.as_str(), s)).collect();
+    let new_names: HashSet<&str> = new.services.iter().map(|s| s.name.as_str()).collect();
     let mut d = Diff::default();
     for s in &new.services {
-        match old.service(&s.name) {
+        match old_by_name.get(s.name.as_str()) {
             None => d.added.push(s.name.clone()),
             Some(o) if !same(o, s) => d.changed.push(s.name.clone()),
             Some(_) => {}
         }
     }
-    d.removed = old.services.iter().filter(|s| new.service(&s.name).is_none()).map(|s| s.name.clone()).collect();
+    d.removed = old.services.iter().filter(|s| !new_names.contains(s.name.as_str())).map(|s| s.name.clone()).collect();
     d
 }
 
@@ -74,27 +78,29 @@ impl Coordinator {
             return Ok(d.describe());
         }
         tracing::info!("reload: {}", d.describe());
-        let touched = |n: &str| d.added.iter().chain(&d.removed).chain(&d.changed).any(|t| t == n);
+        let touched: HashSet<&str> = d.added.iter().chain(&d.removed).chain(&d.changed).map(String::as_str).collect();
+        let changed: HashSet<&str> = d.changed.iter().map(String::as_str).collect();
 
-        // Untouched dependents that stop while a changed dependency restarts.
-        let mut waiting: Vec<(String, Vec<String>)> = Vec::new();
-        for c in &d.changed {
-            let w: Vec<String> = new
-                .services
-                .iter()
-                .filter(|s| {
-                    s.on_dependency_restart == OnDependencyRestart::Wait
-                        && !touched(&s.name)
-                        && s.depends_on.iter().any(|dep| &dep.service == c)
-                        && !self.is_final(&s.name)
-                })
-                .map(|s| s.name.clone())
-                .collect();
-            waiting.push((c.clone(), w));
+        // Untouched dependents that stop while a changed dependency restarts, by dependency
+        // (one pass over the dependencies, not one per changed service).
+        let mut waiting_on: HashMap<&str, Vec<String>> = HashMap::new();
+        for s in &new.services {
+            if s.on_dependency_restart != OnDependencyRestart::Wait
+                || touched.contains(s.name.as_str())
+                || self.is_final(&s.name)
+            {
+                continue;
+            }
+            for dep in s.depends_on.iter().filter(|dep| changed.contains(dep.service.as_str())) {
+                waiting_on.entry(dep.service.as_str()).or_default().push(s.name.clone());
+            }
         }
+        let waiting: Vec<(String, Vec<String>)> =
+            d.changed.iter().map(|c| (c.clone(), waiting_on.remove(c.as_str()).unwrap_or_default())).collect();
         let mut stopping: Vec<String> = d.removed.iter().chain(&d.changed).cloned().collect();
         stopping.extend(waiting.iter().flat_map(|(_, w)| w.iter().cloned()));
-        stopping.dedup();
+        let mut seen = HashSet::new();
+        stopping.retain(|name| seen.insert(name.clone()));
         // Still the old configuration: removed services are in its graph.
         self.stop_services(&stopping).await;
 
@@ -109,11 +115,14 @@ impl Coordinator {
             self.shared.history.record(name, name, "removed", "removed from the configuration");
         }
         self.config = Arc::new(new);
+        self.index = super::Index::of(&self.config);
         self.config_tx.send_replace(Arc::clone(&self.config));
         let mut failures = Vec::new();
+        let added: HashSet<&str> = d.added.iter().map(String::as_str).collect();
         for (index, spec) in self.config.services.clone().iter().enumerate() {
-            if d.added.contains(&spec.name) || d.changed.contains(&spec.name) {
-                let what = if d.added.contains(&spec.name) { "added by reload" } else { "changed by reload" };
+            let is_added = added.contains(spec.name.as_str());
+            if is_added || changed.contains(spec.name.as_str()) {
+                let what = if is_added { "added by reload" } else { "changed by reload" };
                 self.shared.history.record(&spec.name, &spec.name, "waiting", what);
                 if let Err(e) = self.spawn_service(Arc::new(spec.clone()), index) {
                     tracing::error!(service = %spec.name, "reload: {e:#}");
@@ -121,7 +130,7 @@ impl Coordinator {
                 }
             }
         }
-        let exclude: Vec<String> = d.added.iter().chain(&d.changed).cloned().collect();
+        let exclude: HashSet<String> = d.added.iter().chain(&d.changed).cloned().collect();
         for (changed, w) in &waiting {
             self.after_dependency_down(changed, w, &exclude);
         }

@@ -27,11 +27,10 @@ use instance::Instance;
 pub use instance::fmt_duration;
 
 use crate::board::{self, Board, InstanceStatus, State, gate};
-use crate::handle::{Call, Handle, Request};
-use crate::history::{self, History};
-
 use crate::config::{Config, OnDependencyRestart, ServiceSpec, Settings};
+use crate::handle::{Call, Handle, Request};
 use crate::health::check::{HttpClient, http_client};
+use crate::history::{self, History};
 use crate::logs::file::RotatingFile;
 use crate::logs::{LogSink, Palette, RecentLogs};
 use crate::process::{ProcessTable, signal_group};

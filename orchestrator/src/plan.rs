@@ -112,14 +112,21 @@ fn stop_time(s: &ServiceSpec) -> Duration {
     }
 }
 
-/// `worker 25s → db 20s = 45s` (one-shots on the way are left out).
+/// `worker 25s → db 20s = 45s` (one-shots on the way are left out, and the middle of a long
+/// chain).
 fn describe_chain(config: &Config, total: Duration, chain: &[usize]) -> String {
-    let parts: Vec<String> = chain
+    const SHOWN: usize = 8;
+    let mut parts: Vec<String> = chain
         .iter()
         .map(|&i| &config.services[i])
         .filter(|s| s.kind == ServiceKind::Daemon)
         .map(|s| format!("{} {}", s.name, show(s.stop_timeout)))
         .collect();
+    if parts.len() > SHOWN + 2 {
+        let left = parts.len() - SHOWN - 1;
+        parts.drain(SHOWN..parts.len() - 1);
+        parts.insert(SHOWN, format!("… {left} more …"));
+    }
     format!("{} = {}", parts.join(" → "), show(total))
 }
 

@@ -119,3 +119,40 @@ fn a_reload_changing_a_database_and_its_client_stops_the_client_first() {
         assert!(!e.contains_key(&format!("{untouched} term")), "{untouched} was stopped: {e:?}");
     }
 }
+
+#[test]
+fn a_restart_stops_its_wait_dependents_in_order_through_a_oneshot_between_them() {
+    // x ← a ← seed (one-shot) ← b, and b also on x: both `wait` for x. Restarting x stops b,
+    // then a (b depends on it through the completed one-shot), then x.
+    let set = start(
+        r#"
+[services.x]
+command = ["sh", "drain.sh", "0.1"]
+
+[services.a]
+command = ["sh", "drain.sh", "0.1"]
+depends_on = ["x"]
+on_dependency_restart = "wait"
+
+[services.seed]
+kind = "oneshot"
+command = ["sh", "-c", "echo seeded"]
+depends_on = ["a"]
+
+[services.b]
+command = ["sh", "drain.sh", "0.5"]
+depends_on = { x = "started", seed = "completed" }
+on_dependency_restart = "wait"
+"#,
+    );
+    for s in ["x", "a", "b"] {
+        set.wait_line(s, "up");
+    }
+    set.wait_state("seed", "completed");
+    set.wait_control();
+    let (code, out, err) = set.ctl("restart", &["x"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let e = events(&set);
+    assert!(at(&e, "b exit") <= at(&e, "a term"), "a stopped before b ended: {e:?}");
+    assert!(at(&e, "a exit") <= at(&e, "x term"), "x stopped before a ended: {e:?}");
+}

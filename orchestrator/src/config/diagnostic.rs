@@ -68,8 +68,12 @@ const AFTER: usize = 80;
 
 /// `s` for a message: whole when short, else its start and a count.
 pub fn clip(s: &str) -> String {
-    const KEEP: usize = 60;
-    match s.char_indices().nth(KEEP) {
+    clip_to(s, 60)
+}
+
+/// [`clip`] keeping up to `keep` characters.
+pub fn clip_to(s: &str, keep: usize) -> String {
+    match s.char_indices().nth(keep) {
         None => s.to_string(),
         Some((cut, _)) => format!("{}… ({} bytes)", &s[..cut], s.len()),
     }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use toml::Spanned;
 
-use super::diagnostic::{Diagnostic, clip};
+use super::diagnostic::{Diagnostic, clip, clip_to};
 use super::interpolate::interpolate;
 use super::model::*;
 use super::raw::{RawBackoff, RawConfig, RawProbe, RawService, RawServiceLog, Text};
@@ -82,6 +82,11 @@ fn short_chain(names: &[&str]) -> String {
     format!("{} → … {left} more … → {}", names[..SHOWN].join(" → "), names[names.len() - 1])
 }
 
+/// A path for a message (clipped only when far longer than a real one).
+fn shown(path: &Path) -> String {
+    clip_to(&path.display().to_string(), 300)
+}
+
 /// A port number as written: digits only (no sign), 1–65535.
 fn valid_port(port: &str) -> bool {
     !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok_and(|p| p > 0)
@@ -135,11 +140,11 @@ impl Resolver<'_> {
         match std::fs::metadata(&path) {
             Ok(m) if m.is_dir() => Some(path),
             Ok(_) => {
-                self.error(key, value.span(), format!("{} is not a directory", clip(&path.display().to_string())));
+                self.error(key, value.span(), format!("{} is not a directory", shown(&path)));
                 None
             }
             Err(e) => {
-                self.error(key, value.span(), format!("{}: {e}", clip(&path.display().to_string())));
+                self.error(key, value.span(), format!("{}: {e}", shown(&path)));
                 None
             }
         }
@@ -323,16 +328,16 @@ impl Resolver<'_> {
             match std::fs::metadata(&path) {
                 Ok(m) if m.is_file() && m.len() <= MAX_ENV_FILE => {}
                 Ok(m) if m.is_file() => {
-                    let what = format!("env file {} is larger than {} KiB", path.display(), MAX_ENV_FILE >> 10);
+                    let what = format!("env file {} is larger than {} KiB", shown(&path), MAX_ENV_FILE >> 10);
                     self.error(key, span.clone(), what);
                     continue;
                 }
                 Ok(_) => {
-                    self.error(key, span.clone(), format!("env file {} is not a regular file", path.display()));
+                    self.error(key, span.clone(), format!("env file {} is not a regular file", shown(&path)));
                     continue;
                 }
                 Err(e) => {
-                    self.error(key, span.clone(), format!("cannot read env file {}: {e}", path.display()));
+                    self.error(key, span.clone(), format!("cannot read env file {}: {e}", shown(&path)));
                     continue;
                 }
             }
@@ -341,7 +346,7 @@ impl Resolver<'_> {
                 Ok(entries) => {
                     for (name, value) in entries {
                         if name.is_empty() || name.contains(['=', '\0']) || value.contains('\0') {
-                            let what = format!("env file {}: `{}`", path.display(), clip(&name));
+                            let what = format!("env file {}: `{}`", shown(&path), clip(&name));
                             self.error(
                                 key,
                                 span.clone(),
@@ -352,7 +357,7 @@ impl Resolver<'_> {
                         }
                     }
                 }
-                Err(e) => self.error(key, span.clone(), format!("cannot read env file {}: {e}", path.display())),
+                Err(e) => self.error(key, span.clone(), format!("cannot read env file {}: {e}", shown(&path))),
             }
         }
         vars
@@ -369,7 +374,7 @@ impl Resolver<'_> {
         if let Ok(meta) = std::fs::metadata(&data_dir) {
             if !meta.is_dir() {
                 let span = s.data_dir.as_ref().map_or(0..0, |v| v.span());
-                self.error("settings.data_dir", span, format!("{} exists and is not a directory", data_dir.display()));
+                self.error("settings.data_dir", span, format!("{} exists and is not a directory", shown(&data_dir)));
             }
         }
         Settings {

@@ -36,7 +36,10 @@ pub async fn serve() -> anyhow::Result<()> {
         db,
         keys: Arc::new(auth::token::Keys::new(&settings.jwt_secret, settings.jwt_expires_minutes)),
         limits: Arc::new(auth::rate::Limits::default()),
-        passwords: Arc::new(auth::password::Passwords::new(settings.password_hash_concurrency)),
+        passwords: Arc::new(auth::password::Passwords::new(
+            settings.password_hash_concurrency,
+            settings.password_hash_wait,
+        )),
         secrets: Arc::new(secrets),
         audio: Arc::new(audio),
         migrations: migrate::embedded()?.len(),

@@ -34,6 +34,8 @@ pub struct ApiSettings {
     pub allow_private_provider_urls: bool,
     /// `PASSWORD_HASH_CONCURRENCY`, default 4: argon2id hashes computed at once (19 MiB each).
     pub password_hash_concurrency: usize,
+    /// `PASSWORD_HASH_WAIT_SECONDS`, default 30: how long a sign-in waits for its turn to hash.
+    pub password_hash_wait: std::time::Duration,
 }
 
 impl std::fmt::Debug for ApiSettings {
@@ -49,6 +51,7 @@ impl std::fmt::Debug for ApiSettings {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("allow_private_provider_urls", &self.allow_private_provider_urls)
             .field("password_hash_concurrency", &self.password_hash_concurrency)
+            .field("password_hash_wait", &self.password_hash_wait)
             .finish()
     }
 }
@@ -84,6 +87,13 @@ impl ApiSettings {
             // 4 × 19 MiB: the hashing stays under 80 MiB however many sign in at once.
             None => 4,
         };
+        let password_hash_wait = match var("PASSWORD_HASH_WAIT_SECONDS") {
+            Some(v) => v.parse::<u64>().map(std::time::Duration::from_secs).map_err(|_| SettingsError {
+                name: "PASSWORD_HASH_WAIT_SECONDS",
+                message: format!("`{v}` is not a number of seconds"),
+            })?,
+            None => std::time::Duration::from_secs(30),
+        };
         let data_path = PathBuf::from(var("DATA_PATH").unwrap_or_else(|| "./data".into()));
         let jwt_secret = match var("JWT_SECRET") {
             Some(s) => s.into_bytes(),
@@ -114,6 +124,7 @@ impl ApiSettings {
             trusted_proxies,
             allow_private_provider_urls,
             password_hash_concurrency,
+            password_hash_wait,
         })
     }
 }

@@ -190,25 +190,24 @@ async fn bad_tokens_are_401() {
     assert_eq!(api.call(Method::GET, "/auth/me", Some(&token), None).await.0, StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn login_is_rate_limited_per_account() {
-    let api = Api::start();
+    let api = Api::start_with(&[("PASSWORD_HASH_WAIT_SECONDS".to_string(), "600".to_string())]);
     api.user("d@example.com").await;
-    let mut statuses = Vec::new();
-    for _ in 0..12 {
-        statuses.push(
-            api.call(
-                Method::POST,
-                "/auth/login",
-                None,
-                Some(json!({"email": "d@example.com", "password": "Wrong!pass1"})),
-            )
-            .await
-            .0,
-        );
-    }
-    assert!(statuses[..10].iter().all(|s| *s == StatusCode::UNAUTHORIZED), "{statuses:?}");
-    assert_eq!(statuses[11], StatusCode::TOO_MANY_REQUESTS);
+    // At once, each from another address: only the account's limit (10, then one every
+    // 6 seconds) applies, and no allowance comes back however slow the hashing is.
+    let attempts = (0..12).map(|i| {
+        let request = api
+            .http
+            .post(api.url("/auth/login"))
+            .header("x-forwarded-for", format!("198.51.100.{}", i + 1))
+            .json(&json!({"email": "d@example.com", "password": "Wrong!pass1"}));
+        async move { request.send().await.unwrap().status() }
+    });
+    let mut statuses = futures::future::join_all(attempts).await;
+    statuses.sort();
+    let expected = [vec![StatusCode::UNAUTHORIZED; 10], vec![StatusCode::TOO_MANY_REQUESTS; 2]].concat();
+    assert_eq!(statuses, expected);
 }
 
 #[tokio::test]
@@ -274,28 +273,66 @@ async fn the_login_limiter_keeps_no_long_keys() {
     assert!(grown_mib < 48, "the API grew by {grown_mib} MiB for 150 logins");
 }
 
-#[tokio::test]
+/// An API whose sign-ins wait as long as a loaded test machine needs for their turn to hash.
+fn patient_api(concurrency: &str, wait_seconds: &str) -> Api {
+    Api::start_with(&[
+        ("PASSWORD_HASH_CONCURRENCY".to_string(), concurrency.to_string()),
+        ("PASSWORD_HASH_WAIT_SECONDS".to_string(), wait_seconds.to_string()),
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn registration_is_limited_per_address() {
-    let api = Api::start();
-    let register = |i: usize, from: &'static str| {
-        api.http
+    let api = patient_api("4", "600");
+    // At once, so the allowance (20, then one every 3 minutes) cannot come back in between.
+    let attempts = (0..24).map(|i| {
+        let request = api
+            .http
             .post(api.url("/auth/register"))
-            .header("x-forwarded-for", from)
-            .json(&json!({"email": format!("r{i}@example.com"), "password": "Str0ng!pass"}))
-            .send()
-    };
-    for i in 0..20 {
-        assert_eq!(register(i, "203.0.113.9").await.unwrap().status(), StatusCode::CREATED);
-    }
-    let refused = register(20, "203.0.113.9").await.unwrap();
-    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(refused.json::<serde_json::Value>().await.unwrap()["detail"].is_string());
-    assert_eq!(register(21, "203.0.113.10").await.unwrap().status(), StatusCode::CREATED, "another address");
+            .header("x-forwarded-for", "203.0.113.9")
+            .json(&json!({"email": format!("r{i}@example.com"), "password": "Str0ng!pass"}));
+        async move { request.send().await.unwrap() }
+    });
+    let answers = futures::future::join_all(attempts).await;
+    let statuses: Vec<StatusCode> = answers.iter().map(|r| r.status()).collect();
+    let created = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
+    let limited = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!((created, limited), (20, 4), "{statuses:?}");
+    let from_elsewhere = api
+        .http
+        .post(api.url("/auth/register"))
+        .header("x-forwarded-for", "203.0.113.10")
+        .json(&json!({"email": "elsewhere@example.com", "password": "Str0ng!pass"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(from_elsewhere.status(), StatusCode::CREATED, "another address has its own allowance");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hashing_waits_its_turn_and_a_full_queue_is_503_with_retry_after() {
+    // One hash at a time and no waiting: of registrations arriving together, those that find
+    // the hashing busy are told to come back.
+    let api = patient_api("1", "0");
+    let attempts = (0..16).map(|i| {
+        let request = api
+            .http
+            .post(api.url("/auth/register"))
+            .header("x-forwarded-for", format!("192.0.2.{}", i + 1))
+            .json(&json!({"email": format!("q{i}@example.com"), "password": "Str0ng!pass"}));
+        async move { request.send().await.unwrap() }
+    });
+    let answers = futures::future::join_all(attempts).await;
+    let busy: Vec<_> = answers.iter().filter(|r| r.status() == StatusCode::SERVICE_UNAVAILABLE).collect();
+    assert!(!busy.is_empty(), "{:?}", answers.iter().map(|r| r.status()).collect::<Vec<_>>());
+    assert!(busy.iter().all(|r| r.headers().contains_key("retry-after")));
+    assert!(answers.iter().all(|r| matches!(r.status().as_u16(), 201 | 503)));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn many_registrations_at_once_queue_for_hashing_without_a_5xx() {
-    let api = Api::start();
+    // The default cap (4 at once), and time enough for a loaded machine to get through them.
+    let api = Api::start_with(&[("PASSWORD_HASH_WAIT_SECONDS".to_string(), "900".to_string())]);
     let client = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
     let attempts = (0..96).map(|i| {
         let request = client

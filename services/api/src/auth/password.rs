@@ -4,8 +4,8 @@
 //!
 //! Each hash holds 19 MiB while it runs, so [`Passwords`] lets only a few run at once (a
 //! semaphore sized to the memory budget, `PASSWORD_HASH_CONCURRENCY`); the others wait their
-//! turn in order, up to [`QUEUE_DEADLINE`], and are then told to come back (503 with
-//! `Retry-After`) rather than held without end.
+//! turn in order, up to `PASSWORD_HASH_WAIT_SECONDS` (30 by default), and are then told to
+//! come back (503 with `Retry-After`) rather than held without end.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,22 +16,21 @@ use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
 
-/// How long a request waits for its turn to hash.
-pub const QUEUE_DEADLINE: Duration = Duration::from_secs(30);
-
 /// The password hashing of the process, at most `permits` at a time.
 pub struct Passwords {
     permits: Arc<Semaphore>,
+    /// How long a request waits for its turn.
+    wait: Duration,
 }
 
 impl Passwords {
-    pub fn new(concurrency: usize) -> Passwords {
-        Passwords { permits: Arc::new(Semaphore::new(concurrency.max(1))) }
+    pub fn new(concurrency: usize, wait: Duration) -> Passwords {
+        Passwords { permits: Arc::new(Semaphore::new(concurrency.max(1))), wait }
     }
 
     /// Runs `work` on a blocking thread once a permit is free.
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-        let permit = match tokio::time::timeout(QUEUE_DEADLINE, self.permits.clone().acquire_owned()).await {
+        let permit = match tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await {
             Ok(Ok(permit)) => permit,
             Ok(Err(_)) => return Err(ApiError::Internal("the password hashing semaphore is closed".into())),
             Err(_) => return Err(ApiError::Unavailable("too many sign-ins at once; try again in a moment".into())),

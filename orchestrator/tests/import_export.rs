@@ -47,11 +47,15 @@ fn import_of_the_seed_programs_passes_check() {
     assert!(plan.contains("frontend") && plan.contains("after worker started"), "{plan}");
 }
 
+/// The database password the exports run with: it must appear in none of them.
+const PASSWORD: &str = "export-test-Pa55word-7c1f";
+
 fn export(format: &str) -> String {
     let out = Command::new(ephitup())
         .args(["export", "--format", format, "--file"])
         .arg(root().join("ephitup.toml"))
         .env("DATA_PATH", "/mydata")
+        .env("SURREAL_PASSWORD", PASSWORD)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
@@ -107,4 +111,18 @@ fn render_export_parses() {
     let text = export("render");
     assert!(text.starts_with("services:"), "{text}");
     assert!(text.contains("preDeployCommand: ephitup-api migrate"), "{text}");
+}
+
+#[test]
+fn no_secret_value_is_written_in_any_format() {
+    for format in ["compose", "kubernetes", "render"] {
+        let text = export(format);
+        assert!(!text.contains(PASSWORD), "{format} wrote the database password:\n{text}");
+        assert!(text.contains("SURREAL_PASSWORD"), "{format}: the variable is still declared\n{text}");
+    }
+    let compose = export("compose");
+    assert!(compose.contains("${SURREAL_PASSWORD:?") && compose.contains("${SURREAL_PASS:?"), "{compose}");
+    let k8s = export("kubernetes");
+    assert!(k8s.contains("kind: Secret") && k8s.contains("secretKeyRef"), "{k8s}");
+    assert!(export("render").contains("sync: false"));
 }

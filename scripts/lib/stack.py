@@ -92,6 +92,8 @@ class Image:
             "EPHITUP_LOG_FORMAT": "json",
             "WEB_ROOT": str(self.dir / "web"),
             "RUST_LOG": "info",
+            # The tests' stand-in AI provider listens on 127.0.0.1.
+            "ALLOW_PRIVATE_PROVIDER_URLS": "true",
         }
         env.update(self.secrets)
         env.update({k: str(v) for k, v in self.ports.items()})

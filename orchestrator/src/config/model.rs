@@ -16,6 +16,9 @@ pub struct Config {
     pub settings: Settings,
     /// In declaration order.
     pub services: Vec<ServiceSpec>,
+    /// `[export] secret`: variables marked secret (true) or not (false), by name; only
+    /// `ephitup export` reads it.
+    pub export_secret: std::collections::BTreeMap<String, bool>,
 }
 
 impl Config {

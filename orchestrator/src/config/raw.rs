@@ -18,6 +18,18 @@ pub struct RawConfig {
     pub env: BTreeMap<String, Spanned<toml::Value>>,
     #[serde(default)]
     pub services: BTreeMap<String, Spanned<RawService>>,
+    #[serde(default)]
+    pub export: RawExport,
+}
+
+/// `[export]`: what `ephitup export` needs beyond the process set.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExport {
+    /// Per variable name: exported as a reference (`true`) or as its value (`false`),
+    /// overriding the rule on names (PASSWORD, SECRET, KEY, TOKEN).
+    #[serde(default)]
+    pub secret: BTreeMap<String, bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -65,7 +65,7 @@ pub fn resolve(path: &Path, raw: RawConfig, lookup: Lookup) -> Result<Config, Ve
     r.check_dependencies(&services, &raw, &dep_spans);
 
     if r.diagnostics.is_empty() {
-        Ok(Config { path: path.to_path_buf(), settings, services })
+        Ok(Config { path: path.to_path_buf(), settings, services, export_secret: raw.export.secret })
     } else {
         Err(r.diagnostics)
     }

@@ -459,3 +459,13 @@ fn every_fuzz_seed_loads_or_is_refused_without_a_panic() {
     }
     assert!(seen >= 5, "only {seen} seeds in {}", dir.display());
 }
+
+#[test]
+fn export_secret_overrides_are_read_and_checked() {
+    let text = "[export]\nsecret = { SURREAL_PASS = true, PUBLIC_KEY_ID = false }\n[services.a]\ncommand = \"a\"\n";
+    let config = load_text(text).expect("valid");
+    assert_eq!(config.export_secret.get("SURREAL_PASS"), Some(&true));
+    assert_eq!(config.export_secret.get("PUBLIC_KEY_ID"), Some(&false));
+    let (d, line, _) = refused("[export]\nsecret = { X = \"yes\" }\n[services.a]\ncommand = \"a\"\n");
+    assert_eq!((d.key.as_str(), line), ("export.secret.X", 2), "{d:?}");
+}

@@ -2,21 +2,37 @@
 //! (`started` → `service_started`, `healthy` → `service_healthy`, `completed` →
 //! `service_completed_successfully`); the readiness probe (or else the liveness probe) is
 //! the healthcheck; `restart` maps to `always`, `on-failure`, `no`; replicas to
-//! `deploy.replicas`; `data_dir` to the named volume `ephitup-data`.
+//! `deploy.replicas`; `data_dir` to the named volume `ephitup-data`. A secret is
+//! `${NAME:?...}`, which compose takes from the shell or the `.env` file beside the compose
+//! file (and refuses to start without); a `$` in any other value is written `$$`.
 
 use serde_json::{Map, Value, json};
 
+use super::secrets::Secrets;
 use super::{environment, go_duration, note_log_probe, probe_argv, strings};
 use crate::config::{Condition, Config, RestartPolicy};
 
-pub fn document(config: &Config, image: &str, notes: &mut Vec<String>) -> Value {
+pub fn document(config: &Config, image: &str, secrets: &Secrets, notes: &mut Vec<String>) -> Value {
     let data_dir = config.settings.data_dir.display().to_string();
     let mut services = Map::new();
     for spec in &config.services {
         let mut s = Map::new();
         s.insert("image".into(), json!(image));
         s.insert("entrypoint".into(), strings(&spec.command));
-        let env: Map<String, Value> = environment(config, spec).into_iter().map(|(k, v)| (k, json!(v))).collect();
+        let env: Map<String, Value> = environment(config, spec)
+            .into_iter()
+            .map(|(k, v)| {
+                let value = match secrets.reference(&spec.name, &k) {
+                    Some(name) => {
+                        format!(
+                            "${{{name}:?{name} is a secret and not in this file; set it in the environment or .env}}"
+                        )
+                    }
+                    None => v.replace('$', "$$"),
+                };
+                (k, json!(value))
+            })
+            .collect();
         s.insert("environment".into(), Value::Object(env));
         s.insert("volumes".into(), json!([format!("ephitup-data:{data_dir}")]));
         s.insert(
@@ -75,6 +91,13 @@ pub fn document(config: &Config, image: &str, notes: &mut Vec<String>) -> Value 
             notes.push(format!("{}: `critical` has no compose equivalent (the others keep running)", spec.name));
         }
         services.insert(spec.name.clone(), Value::Object(s));
+    }
+    let names = secrets.names();
+    if !names.is_empty() {
+        notes.push(format!(
+            "secrets are read from the environment or .env when compose starts: {}",
+            names.into_iter().collect::<Vec<_>>().join(", ")
+        ));
     }
     json!({ "services": services, "volumes": { "ephitup-data": {} } })
 }

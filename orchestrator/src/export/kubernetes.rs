@@ -7,25 +7,42 @@
 //! to be safe to run twice), `started` has no equivalent (the dependent must retry).
 //!
 //! Addresses in commands and env stay as written (often 127.0.0.1): across pods they must
-//! name the Services instead.
+//! name the Services instead. Secrets come from one `Secret`, [`SECRET`], through
+//! `secretKeyRef`; the manifest declares it without data (the keys it needs are in an
+//! annotation), so applying the export never writes or overwrites a value: the operator
+//! fills it with `kubectl create secret generic` (see the note printed on export).
 
 use serde_json::{Map, Value, json};
 
+use super::secrets::Secrets;
 use super::{environment, note_log_probe, secs, strings};
 use crate::config::{Check, Condition, Config, Probe, RestartPolicy, ServiceKind, ServiceSpec};
 
 const VOLUME: &str = "data";
 const CLAIM: &str = "ephitup-data";
+/// The `Secret` every secret variable is read from.
+pub const SECRET: &str = "ephitup-secrets";
 
-pub fn documents(config: &Config, image: &str, notes: &mut Vec<String>) -> Vec<Value> {
+pub fn documents(config: &Config, image: &str, secrets: &Secrets, notes: &mut Vec<String>) -> Vec<Value> {
     let mut docs = vec![json!({
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
         "metadata": { "name": CLAIM },
         "spec": { "accessModes": ["ReadWriteOnce"], "resources": { "requests": { "storage": "1Gi" } } }
     })];
+    let names: Vec<&str> = secrets.names().into_iter().collect();
+    if !names.is_empty() {
+        docs.push(json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": { "name": SECRET, "annotations": { "ephitup.dev/keys": names.join(",") } },
+            "type": "Opaque"
+        }));
+        let literals: Vec<String> = names.iter().map(|n| format!("--from-literal={n}=...")).collect();
+        notes.push(format!("fill the secrets first: kubectl create secret generic {SECRET} {}", literals.join(" ")));
+    }
     for spec in &config.services {
-        docs.push(workload(config, spec, image, notes));
+        docs.push(workload(config, spec, image, secrets, notes));
         if let Some(port) = spec.health.as_ref().and_then(|p| port_of(&p.check)) {
             docs.push(json!({
                 "apiVersion": "v1",
@@ -38,9 +55,21 @@ pub fn documents(config: &Config, image: &str, notes: &mut Vec<String>) -> Vec<V
     docs
 }
 
-fn container(config: &Config, spec: &ServiceSpec, name: &str, image: &str, command: &[String]) -> Map<String, Value> {
-    let env: Vec<Value> =
-        environment(config, spec).into_iter().map(|(k, v)| json!({ "name": k, "value": v })).collect();
+fn container(
+    config: &Config,
+    secrets: &Secrets,
+    spec: &ServiceSpec,
+    name: &str,
+    image: &str,
+    command: &[String],
+) -> Map<String, Value> {
+    let env: Vec<Value> = environment(config, spec)
+        .into_iter()
+        .map(|(k, v)| match secrets.reference(&spec.name, &k) {
+            Some(key) => json!({ "name": k, "valueFrom": { "secretKeyRef": { "name": SECRET, "key": key } } }),
+            None => json!({ "name": k, "value": v }),
+        })
+        .collect();
     let mut c = Map::new();
     c.insert("name".into(), json!(name));
     c.insert("image".into(), json!(image));
@@ -53,8 +82,8 @@ fn container(config: &Config, spec: &ServiceSpec, name: &str, image: &str, comma
     c
 }
 
-fn workload(config: &Config, spec: &ServiceSpec, image: &str, notes: &mut Vec<String>) -> Value {
-    let mut main = container(config, spec, &spec.name, image, &spec.command);
+fn workload(config: &Config, spec: &ServiceSpec, image: &str, secrets: &Secrets, notes: &mut Vec<String>) -> Value {
+    let mut main = container(config, secrets, spec, &spec.name, image, &spec.command);
     for (key, what, probe) in
         [("readinessProbe", "readiness", &spec.health), ("livenessProbe", "liveness", &spec.liveness)]
     {
@@ -73,7 +102,8 @@ fn workload(config: &Config, spec: &ServiceSpec, image: &str, notes: &mut Vec<St
         let Some(dep) = config.service(&d.service) else { continue };
         match d.condition {
             Condition::Completed => {
-                init.push(Value::Object(container(config, dep, &format!("run-{}", dep.name), image, &dep.command)));
+                let name = format!("run-{}", dep.name);
+                init.push(Value::Object(container(config, secrets, dep, &name, image, &dep.command)));
             }
             Condition::Healthy => match dep.health.as_ref().and_then(|p| wait_argv(&dep.name, &p.check)) {
                 Some(argv) => {

@@ -12,24 +12,30 @@
 //!   (so the image needs no curl); `log` probes have no equivalent and are left out (noted on
 //!   stderr);
 //! - dependencies become start conditions ([`compose`]), init containers ([`kubernetes`]) or
-//!   pre-deploy commands ([`render`]); each format's module says how.
+//!   pre-deploy commands ([`render`]); each format's module says how;
+//! - secrets ([`secrets`] says which) are written as references, never as values: a
+//!   Kubernetes `Secret` and `secretKeyRef`, compose `${NAME}` (from the shell or `.env`),
+//!   Render `sync: false` or `generateValue`.
 
 mod compose;
 mod kubernetes;
 mod render;
+mod secrets;
 
 use serde_json::Value;
 
 use crate::cli::ExportFormat;
 use crate::config::{Check, Config, Probe, ServiceSpec};
+use secrets::Secrets;
 
 /// The document for `format`, and notes on what could not be carried over.
 pub fn render(config: &Config, format: ExportFormat, image: &str) -> anyhow::Result<String> {
     let mut notes = Vec::new();
+    let secrets = Secrets::of(config)?;
     let docs = match format {
-        ExportFormat::Compose => vec![compose::document(config, image, &mut notes)],
-        ExportFormat::Kubernetes => kubernetes::documents(config, image, &mut notes),
-        ExportFormat::Render => vec![render::document(config, image, &mut notes)],
+        ExportFormat::Compose => vec![compose::document(config, image, &secrets, &mut notes)],
+        ExportFormat::Kubernetes => kubernetes::documents(config, image, &secrets, &mut notes),
+        ExportFormat::Render => vec![render::document(config, image, &secrets, &mut notes)],
     };
     for n in &notes {
         eprintln!("note: {n}");
@@ -158,6 +164,61 @@ health = { log = "ready" }
         assert_eq!(init["name"], "wait-for-db");
         assert!(docs.iter().any(|d| d["kind"] == "Service" && d["metadata"]["name"] == "db"));
         assert!(docs.iter().any(|d| d["kind"] == "PersistentVolumeClaim"));
+    }
+
+    #[test]
+    fn secrets_are_references_in_every_format() {
+        let text = r#"
+[env]
+DB_PASSWORD = "hunter2-is-long-enough"
+[export]
+secret = { PUBLIC_KEY_ID = false, OPAQUE = true }
+[services.db]
+command = ["db"]
+env = { DB_PASS = "hunter2-is-long-enough", PUBLIC_KEY_ID = "k-1", OPAQUE = "short", PRICE = "$5" }
+[services.api]
+command = ["api"]
+env = { API_TOKEN = "t0k3n-0123456789", ADMIN_PASSWORD = "admin-pass-123456" }
+"#;
+        let config = match crate::config::parse(std::path::Path::new("/app/ephitup.toml"), text, &|_| None) {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        for format in [ExportFormat::Compose, ExportFormat::Kubernetes, ExportFormat::Render] {
+            let out = render(&config, format, "img:1").unwrap_or_default();
+            for secret in ["hunter2-is-long-enough", "t0k3n-0123456789", "short", "admin-pass-123456"] {
+                assert!(!out.contains(secret), "{format:?} wrote a secret:\n{out}");
+            }
+            assert!(out.contains("k-1"), "marked not secret: written as it is\n{out}");
+        }
+        let compose = &yaml(ExportFormat::Compose)[0];
+        assert!(compose["services"]["db"]["environment"].is_mapping());
+        let doc = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(
+            &render(&config, ExportFormat::Compose, "img:1").unwrap_or_default(),
+        )
+        .unwrap_or(serde_yaml_ng::Value::Null);
+        let db = &doc["services"]["db"]["environment"];
+        assert_eq!(
+            db["DB_PASS"],
+            "${DB_PASS:?DB_PASS is a secret and not in this file; set it in the environment or .env}"
+        );
+        assert_eq!(db["PRICE"], "$$5", "a literal dollar is escaped");
+        let k8s = render(&config, ExportFormat::Kubernetes, "img:1").unwrap_or_default();
+        assert!(k8s.contains("secretKeyRef") && k8s.contains("kind: Secret"), "{k8s}");
+        let blueprint = render(&config, ExportFormat::Render, "img:1").unwrap_or_default();
+        assert!(blueprint.contains("sync: false") && blueprint.contains("generateValue: true"), "{blueprint}");
+    }
+
+    #[test]
+    fn a_secret_in_a_command_is_an_error() {
+        let text =
+            "[env]\nAPP_SECRET = \"s3cr3t-value-here\"\n[services.a]\ncommand = \"a --secret s3cr3t-value-here\"\n";
+        let config = match crate::config::parse(std::path::Path::new("/app/ephitup.toml"), text, &|_| None) {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        let e = render(&config, ExportFormat::Compose, "img:1").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("secret"), "{e}");
     }
 
     #[test]

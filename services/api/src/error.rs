@@ -78,6 +78,8 @@ impl IntoResponse for ApiError {
             // The rest of the oversized body is not read: the connection cannot carry another
             // request, and the client must not put it back in its pool.
             StatusCode::PAYLOAD_TOO_LARGE => (status, [(header::CONNECTION, "close")], body).into_response(),
+            // Busy, not broken: the client may try again shortly.
+            StatusCode::SERVICE_UNAVAILABLE => (status, [(header::RETRY_AFTER, "2")], body).into_response(),
             _ => (status, body).into_response(),
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod audio;
 pub mod auth;
+pub mod client;
 pub mod error;
 pub mod json;
 pub mod openapi;
@@ -34,7 +35,11 @@ pub async fn serve() -> anyhow::Result<()> {
     let state = AppState {
         db,
         keys: Arc::new(auth::token::Keys::new(&settings.jwt_secret, settings.jwt_expires_minutes)),
-        login_limiter: Arc::new(auth::rate::LoginLimiter::default()),
+        limits: Arc::new(auth::rate::Limits::default()),
+        passwords: Arc::new(auth::password::Passwords::new(
+            settings.password_hash_concurrency,
+            settings.password_hash_wait,
+        )),
         secrets: Arc::new(secrets),
         audio: Arc::new(audio),
         migrations: migrate::embedded()?.len(),

@@ -28,6 +28,14 @@ pub struct ApiSettings {
     pub openai_fallback: bool,
     /// `UPLOAD_MAX_BYTES`, default 50 MiB: the largest uploaded file.
     pub upload_max_bytes: usize,
+    /// `TRUSTED_PROXIES`, default loopback: peers whose `X-Forwarded-For` is read.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `ALLOW_PRIVATE_PROVIDER_URLS`, default false: provider base URLs may name private hosts.
+    pub allow_private_provider_urls: bool,
+    /// `PASSWORD_HASH_CONCURRENCY`, default 4: argon2id hashes computed at once (19 MiB each).
+    pub password_hash_concurrency: usize,
+    /// `PASSWORD_HASH_WAIT_SECONDS`, default 30: how long a sign-in waits for its turn to hash.
+    pub password_hash_wait: std::time::Duration,
 }
 
 impl std::fmt::Debug for ApiSettings {
@@ -40,6 +48,10 @@ impl std::fmt::Debug for ApiSettings {
             .field("data_path", &self.data_path)
             .field("openai_fallback", &self.openai_fallback)
             .field("upload_max_bytes", &self.upload_max_bytes)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("allow_private_provider_urls", &self.allow_private_provider_urls)
+            .field("password_hash_concurrency", &self.password_hash_concurrency)
+            .field("password_hash_wait", &self.password_hash_wait)
             .finish()
     }
 }
@@ -60,15 +72,27 @@ impl ApiSettings {
             })?,
             None => 1440,
         };
-        let allow_registration = match var("ALLOW_REGISTRATION").as_deref().map(str::to_ascii_lowercase).as_deref() {
-            None | Some("true" | "1" | "yes") => true,
-            Some("false" | "0" | "no") => false,
-            Some(v) => {
-                return Err(SettingsError {
-                    name: "ALLOW_REGISTRATION",
-                    message: format!("`{v}` is not true or false"),
-                });
-            }
+        let allow_registration = flag("ALLOW_REGISTRATION", true)?;
+        let allow_private_provider_urls = flag("ALLOW_PRIVATE_PROVIDER_URLS", false)?;
+        let trusted_proxies = match var("TRUSTED_PROXIES") {
+            Some(v) => crate::client::parse_trusted(&v)
+                .map_err(|message| SettingsError { name: "TRUSTED_PROXIES", message })?,
+            None => crate::client::default_trusted(),
+        };
+        let password_hash_concurrency = match var("PASSWORD_HASH_CONCURRENCY") {
+            Some(v) => v.parse::<usize>().ok().filter(|n| (1..=64).contains(n)).ok_or_else(|| SettingsError {
+                name: "PASSWORD_HASH_CONCURRENCY",
+                message: format!("`{v}` is not a number from 1 to 64"),
+            })?,
+            // 4 × 19 MiB: the hashing stays under 80 MiB however many sign in at once.
+            None => 4,
+        };
+        let password_hash_wait = match var("PASSWORD_HASH_WAIT_SECONDS") {
+            Some(v) => v.parse::<u64>().map(std::time::Duration::from_secs).map_err(|_| SettingsError {
+                name: "PASSWORD_HASH_WAIT_SECONDS",
+                message: format!("`{v}` is not a number of seconds"),
+            })?,
+            None => std::time::Duration::from_secs(30),
         };
         let data_path = PathBuf::from(var("DATA_PATH").unwrap_or_else(|| "./data".into()));
         let jwt_secret = match var("JWT_SECRET") {
@@ -97,6 +121,21 @@ impl ApiSettings {
             data_path,
             openai_fallback,
             upload_max_bytes,
+            trusted_proxies,
+            allow_private_provider_urls,
+            password_hash_concurrency,
+            password_hash_wait,
         })
+    }
+}
+
+/// A true/false environment variable (`true`/`1`/`yes`, `false`/`0`/`no`), `default` when unset.
+fn flag(name: &'static str, default: bool) -> Result<bool, SettingsError> {
+    let value = std::env::var(name).ok().filter(|v| !v.is_empty()).map(|v| v.to_ascii_lowercase());
+    match value.as_deref() {
+        None => Ok(default),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some("false" | "0" | "no") => Ok(false),
+        Some(v) => Err(SettingsError { name, message: format!("`{v}` is not true or false") }),
     }
 }

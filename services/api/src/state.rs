@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use ephitup_store::{AudioStore, Db, SecretBox};
 
-use crate::auth::rate::LoginLimiter;
+use crate::auth::password::Passwords;
+use crate::auth::rate::Limits;
 use crate::auth::token::Keys;
 use crate::settings::ApiSettings;
 
@@ -13,7 +14,10 @@ pub struct AppState {
     pub db: Db,
     pub settings: Arc<ApiSettings>,
     pub keys: Arc<Keys>,
-    pub login_limiter: Arc<LoginLimiter>,
+    /// Login and registration limits per address and account.
+    pub limits: Arc<Limits>,
+    /// Password hashing, a few at a time.
+    pub passwords: Arc<Passwords>,
     /// Encrypts provider secrets at rest (`FERNET_SECRET_KEY` or the kept key file).
     pub secrets: Arc<SecretBox>,
     /// Where podcast audio is kept (files under `DATA_PATH`, or S3).

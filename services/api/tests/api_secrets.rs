@@ -69,13 +69,13 @@ async fn upsert_list_read_masked_and_delete() {
         Method::POST,
         "/provider-secrets",
         &t,
-        Some(json!({"provider": "ollama", "value": "12345678", "base_url": "http://localhost:11434/v1"})),
+        Some(json!({"provider": "ollama", "value": "12345678", "base_url": "https://ollama.example.com/v1"})),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{short}");
     assert_eq!(
         (short["masked_value"].clone(), short["base_url"].clone()),
-        (json!("…"), json!("http://localhost:11434/v1"))
+        (json!("…"), json!("https://ollama.example.com/v1"))
     );
 
     // The list: names and times only, never a value, masked or not.
@@ -244,4 +244,55 @@ async fn racing_first_writes_leave_one_row_holding_one_of_the_values() {
     let sb = SecretBox::from_key_file(api.data.path()).unwrap();
     let kept = sb.decrypt(&rows[0].2).unwrap();
     assert!(values.contains(&kept), "the row holds one of the submitted values, whole: {kept}");
+}
+
+#[tokio::test]
+async fn base_urls_on_private_addresses_are_refused_unless_the_operator_allows_them() {
+    let api = Api::start();
+    let (t, _) = api.user("a@example.com").await;
+    for url in [
+        "http://127.0.0.1:5055/api",
+        "http://localhost:11434/v1",
+        "http://[::1]:8000/",
+        "http://169.254.169.254/latest/meta-data",
+        "http://metadata.google.internal/computeMetadata/v1",
+        "http://10.0.0.7/v1",
+        "http://192.168.1.10:11434/v1",
+        "http://[::ffff:127.0.0.1]/v1",
+        "http://2130706433/v1",
+        "http://ollama:11434/v1",
+    ] {
+        let body = json!({"provider": "openai", "value": PLAIN, "base_url": url});
+        let (status, answer) = call(&api, Method::POST, "/provider-secrets", &t, Some(body)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {answer}");
+        assert!(answer["detail"].as_str().unwrap().starts_with("base_url"), "{answer}");
+    }
+    assert!(stored(&api).await.is_empty());
+
+    let env = [("ALLOW_PRIVATE_PROVIDER_URLS".to_string(), "true".to_string())];
+    let allowing = Api::start_with(&env);
+    let (t, _) = allowing.user("a@example.com").await;
+    let body = json!({"provider": "ollama", "value": PLAIN, "base_url": "http://localhost:11434/v1"});
+    let (status, answer) = call(&allowing, Method::POST, "/provider-secrets", &t, Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+}
+
+#[tokio::test]
+async fn a_masked_value_sent_back_is_refused_and_the_key_kept() {
+    let api = Api::start();
+    let (t, _) = api.user("a@example.com").await;
+    let body = json!({"provider": "openai", "value": PLAIN, "display_name": "Work"});
+    assert_eq!(call(&api, Method::POST, "/provider-secrets", &t, Some(body)).await.0, StatusCode::CREATED);
+    let (_, read) = call(&api, Method::GET, "/provider-secrets/openai", &t, None).await;
+    let masked = read["masked_value"].as_str().unwrap().to_string();
+    // What an edit form that loaded the secret would send back.
+    let body = json!({"provider": "openai", "value": masked, "display_name": "Work (renamed)"});
+    let (status, answer) = call(&api, Method::POST, "/provider-secrets", &t, Some(body)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(answer["detail"].as_str().unwrap().contains("masked"), "{answer}");
+    let sb = SecretBox::from_key_file(api.data.path()).unwrap();
+    let rows = stored(&api).await;
+    assert_eq!(sb.decrypt(&rows[0].2).unwrap(), PLAIN, "the real key is still the stored one");
+    let (_, read) = call(&api, Method::GET, "/provider-secrets/openai", &t, None).await;
+    assert_eq!(read["display_name"], "Work");
 }

@@ -1,8 +1,9 @@
 //! Forwarding `/api/*` to the API. Bodies are streamed in both directions (an upload reaches
 //! the API while the client is still sending; audio reaches the client while the API is still
 //! reading its file), connections to the API are pooled and reused, and failures become the
-//! API's own error shape: 502 when the API cannot be reached (down, restarting), 504 when it
-//! does not answer in time.
+//! API's own error shape: 400 when the client's own body is malformed (a broken chunked
+//! encoding), 502 when the API cannot be reached (down, restarting), 504 when it does not
+//! answer in time.
 
 use std::net::IpAddr;
 
@@ -13,7 +14,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-use crate::body::{ProxyBody, boxed, json_error};
+use crate::body::{ProxyBody, Watched, boxed, json_error};
 use crate::headers::{add_forwarded, remove_hop_by_hop};
 use crate::settings::Settings;
 
@@ -59,6 +60,7 @@ impl Upstream {
         if let Some(authority) = self.base.authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok()) {
             parts.headers.insert(header::HOST, authority);
         }
+        let (body, body_failed) = Watched::new(body);
         let upstream_request = Request::from_parts(parts, boxed(body));
         let answer = tokio::time::timeout(self.response_timeout, self.client.request(upstream_request)).await;
         match answer {
@@ -66,6 +68,12 @@ impl Upstream {
                 let (mut parts, body) = response.into_parts();
                 remove_hop_by_hop(&mut parts.headers);
                 Response::from_parts(parts, boxed(body))
+            }
+            Ok(Err(_)) if body_failed.load(std::sync::atomic::Ordering::Acquire) => {
+                let mut response = json_error(StatusCode::BAD_REQUEST, "Malformed request body");
+                // The rest of the stream cannot be read as requests either.
+                response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+                response
             }
             Ok(Err(e)) if e.is_connect() => {
                 tracing::warn!("API at {} not reachable: {e:#}", self.base);

@@ -1,7 +1,12 @@
 //! Header rules of a forwarding proxy (RFC 9110 §7.6.1): hop-by-hop headers — the fixed set and
 //! every header the `Connection` header names — apply to one connection only and are removed
 //! in both directions; the API learns the client's address, scheme and host from
-//! `X-Forwarded-For`, `-Proto` and `-Host`.
+//! `X-Forwarded-For`, `-Proto` and `-Host`. The UI's files go out with the browser's security
+//! headers ([`add_security`]).
+//!
+//! `X-Forwarded-For` is the TCP peer this proxy saw and nothing else: whatever the client
+//! wrote there is dropped, so the API (which trusts this proxy, `TRUSTED_PROXIES`) counts each
+//! client at its real address and a rotated header cannot dodge a per-address limit.
 
 use std::net::IpAddr;
 
@@ -37,21 +42,15 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
-/// Sets `X-Forwarded-For` (the client appended to any earlier hops), `X-Forwarded-Proto` (kept
-/// when an edge in front of us, e.g. Render's TLS terminator, set it; else `http`) and
-/// `X-Forwarded-Host` (the `Host` the client asked for).
+/// Sets `X-Forwarded-For` (the peer we saw, replacing anything the client sent),
+/// `X-Forwarded-Proto` (kept when an edge in front of us, e.g. Render's TLS terminator, set it;
+/// else `http`) and `X-Forwarded-Host` (the `Host` the client asked for).
 pub fn add_forwarded(headers: &mut HeaderMap, client: IpAddr, original_host: Option<&HeaderValue>) {
     const XFF: &str = "x-forwarded-for";
     const XFP: &str = "x-forwarded-proto";
     const XFH: &str = "x-forwarded-host";
-    let earlier: Vec<String> =
-        headers.get_all(XFF).iter().filter_map(|v| v.to_str().ok()).map(|v| v.trim().to_string()).collect();
-    let mut chain = earlier.into_iter().filter(|v| !v.is_empty()).collect::<Vec<_>>().join(", ");
-    if !chain.is_empty() {
-        chain.push_str(", ");
-    }
-    chain.push_str(&client.to_string());
-    if let Ok(value) = HeaderValue::from_str(&chain) {
+    headers.remove(XFF);
+    if let Ok(value) = HeaderValue::from_str(&client.to_canonical().to_string()) {
         headers.insert(XFF, value);
     }
     if !headers.contains_key(XFP) {
@@ -60,6 +59,22 @@ pub fn add_forwarded(headers: &mut HeaderMap, client: IpAddr, original_host: Opt
     if let (false, Some(host)) = (headers.contains_key(XFH), original_host) {
         headers.insert(XFH, host.clone());
     }
+}
+
+/// What the UI's pages may load: only its own files (scripts, styles, images, the API), audio
+/// and images also from `blob:` (the player fetches episodes with the token and plays them
+/// from a blob URL); no inline script or style, no plugins, no framing, no `<base>`.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; \
+base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The browser's security headers, on every answer from the web root.
+pub fn add_security(headers: &mut HeaderMap) {
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // For browsers older than `frame-ancestors`.
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
 }
 
 #[cfg(test)]
@@ -81,11 +96,12 @@ mod tests {
     }
 
     #[test]
-    fn forwarded_for_appends_the_client_to_earlier_hops() {
+    fn forwarded_for_is_the_peer_alone() {
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.7"));
+        h.append("x-forwarded-for", HeaderValue::from_static("198.51.100.1, 10.0.0.1"));
         add_forwarded(&mut h, "127.0.0.1".parse().unwrap(), Some(&HeaderValue::from_static("app.example")));
-        assert_eq!(h["x-forwarded-for"], "203.0.113.7, 127.0.0.1");
+        assert_eq!(h.get_all("x-forwarded-for").iter().collect::<Vec<_>>(), ["127.0.0.1"]);
         assert_eq!(h["x-forwarded-proto"], "http");
         assert_eq!(h["x-forwarded-host"], "app.example");
     }

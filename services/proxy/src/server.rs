@@ -1,5 +1,6 @@
 //! Accepting connections and routing requests: `/healthz` is answered here, `/api` and
-//! `/api/*` go to [`Upstream`], everything else to [`Assets`]. HTTP/1.1 with keep-alive (the
+//! `/api/*` go to [`Upstream`], everything else to [`Assets`] (with the browser's security
+//! headers). An HTTP/1.1 request without exactly one `Host` is refused (400, RFC 9112 §3.2). HTTP/1.1 with keep-alive (the
 //! public edge terminates TLS and speaks HTTP/1.1 to us). On SIGTERM/SIGINT the listener
 //! closes, open connections finish their current request (graceful shutdown), and after
 //! `drain_timeout` the rest are dropped.
@@ -19,8 +20,9 @@ use tokio::sync::watch;
 use tokio_util::task::TaskTracker;
 
 use crate::assets::Assets;
-use crate::body::{ProxyBody, json};
+use crate::body::{ProxyBody, json, json_error};
 use crate::forward::Upstream;
+use crate::headers::add_security;
 use crate::settings::Settings;
 
 /// Everything a request needs, shared by all connections.
@@ -36,6 +38,10 @@ impl Front {
 
     /// Routes one request.
     pub async fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<ProxyBody> {
+        let hosts = request.headers().get_all(hyper::header::HOST).iter().count();
+        if hosts > 1 || (hosts == 0 && request.version() == hyper::Version::HTTP_11) {
+            return json_error(StatusCode::BAD_REQUEST, "An HTTP/1.1 request needs exactly one Host header");
+        }
         let path = request.uri().path();
         if path == "/healthz" {
             return json(StatusCode::OK, &serde_json::json!({ "status": "ok" }));
@@ -43,7 +49,9 @@ impl Front {
         if path == "/api" || path.starts_with("/api/") {
             return self.upstream.forward(request, peer.ip()).await;
         }
-        self.assets.serve(request).await
+        let mut response = self.assets.serve(request).await;
+        add_security(response.headers_mut());
+        response
     }
 }
 

@@ -1,6 +1,8 @@
 //! The real `ephitup-proxy` binary: streaming both ways (first bytes cross before the other
-//! side has finished), header handling, the API down and back, traversal refused, the UI's
-//! files with their headers, the single-page-app fallback, and a clean stop on SIGTERM.
+//! side has finished), header handling (a client's `X-Forwarded-For` never reaches the real
+//! API's login limit), malformed requests (no `Host`, broken chunking) refused with 400, the
+//! API down and back, traversal refused, the UI's files with their headers (security headers
+//! among them), the single-page-app fallback, and a clean stop on SIGTERM.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -159,7 +161,7 @@ async fn hop_by_hop_headers_stay_behind_and_forwarded_headers_are_set() {
         assert!(seen.get(gone).is_none(), "{gone} reached the API: {seen}");
     }
     assert_eq!(seen["x-end-to-end"], "kept");
-    assert_eq!(seen["x-forwarded-for"], "203.0.113.9, 127.0.0.1");
+    assert_eq!(seen["x-forwarded-for"], "127.0.0.1", "the peer we saw, not what the client claimed");
     assert_eq!(seen["x-forwarded-proto"], "http");
     assert_eq!(seen["x-forwarded-host"], "front.example");
     assert_eq!(seen["host"], format!("127.0.0.1:{port}"));
@@ -327,4 +329,125 @@ fn sigterm_stops_the_proxy_cleanly() {
     let mut proxy = Proxy::start("http://127.0.0.1:9");
     let status = proxy.terminate();
     assert!(status.success(), "{status:?}\n{}", proxy.log());
+}
+
+/// Logins for 25 different accounts, each claiming another address in `X-Forwarded-For`,
+/// through the proxy to the real API: the proxy forwards the address it saw, so the API's
+/// per-address limit (10, then one every 6 s) still stops them.
+#[test]
+fn a_rotated_forwarded_for_does_not_dodge_the_login_limit() {
+    let api_port = free_port();
+    let _api = TestApi::start_on(api_port);
+    let proxy = Proxy::start(&format!("http://127.0.0.1:{api_port}"));
+    // All at once, so no allowance comes back in between, however slow the machine is.
+    let port = proxy.port;
+    let attempts: Vec<_> = (0..25)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let body = format!(r#"{{"email":"user{i}@example.com","password":"Wrong!pass1"}}"#);
+                let head = format!(
+                    "POST /api/auth/login HTTP/1.1\nHost: x\nContent-Type: application/json\nContent-Length: {}\n\
+                     X-Forwarded-For: 203.0.113.{i}",
+                    body.len()
+                );
+                raw(port, &head, body.as_bytes()).status
+            })
+        })
+        .collect();
+    let mut statuses: Vec<u16> = attempts.into_iter().map(|t| t.join().unwrap()).collect();
+    statuses.sort();
+    // Ten for the one address the proxy saw; the rest refused (none were before: 25 × 401).
+    assert_eq!(statuses, [vec![401; 10], vec![429; 15]].concat(), "{}", proxy.log());
+}
+
+#[test]
+fn a_request_without_one_host_is_400() {
+    let proxy = Proxy::start("http://127.0.0.1:9");
+    for head in ["GET / HTTP/1.1", "GET /api/health HTTP/1.1", "GET / HTTP/1.1\nHost: a\nHost: b"] {
+        let answer = raw(proxy.port, head, b"");
+        assert_eq!(answer.status, 400, "{head}: {}", answer.text());
+        assert!(answer.text().contains("Host"), "{}", answer.text());
+    }
+    // HTTP/1.0 has no Host requirement.
+    assert_eq!(raw(proxy.port, "GET / HTTP/1.0", b"").status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_chunked_body_is_400_not_502() {
+    let port = upstream(|req: Request<Incoming>| async move {
+        let read = req.into_body().collect().await;
+        Response::new(full(if read.is_ok() { "read" } else { "broken" }))
+    })
+    .await;
+    let proxy = Proxy::start(&format!("http://127.0.0.1:{port}"));
+    let proxy_port = proxy.port;
+    let answer = tokio::task::spawn_blocking(move || {
+        raw(
+            proxy_port,
+            "POST /api/upload HTTP/1.1\nHost: x\nContent-Type: text/plain\nTransfer-Encoding: chunked",
+            b"5\r\nhello\r\nzz-not-a-size\r\nmore\r\n0\r\n\r\n",
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(answer.status, 400, "{}\n{}", answer.text(), proxy.log());
+    let detail: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+    assert!(detail["detail"].as_str().unwrap().contains("body"), "{detail}");
+}
+
+#[test]
+fn the_ui_is_served_with_security_headers() {
+    let proxy = Proxy::start("http://127.0.0.1:9");
+    for path in ["/", "/notebooks/x", "/js/app.js", "/js/missing.js"] {
+        let answer = raw(proxy.port, &format!("GET {path} HTTP/1.1\nHost: x"), b"");
+        let csp = answer.header("content-security-policy").unwrap_or_else(|| panic!("{path}: no CSP"));
+        for directive in ["default-src 'self'", "script-src 'self'", "object-src 'none'", "frame-ancestors 'none'"] {
+            assert!(csp.contains(directive), "{path}: {directive} missing from {csp}");
+        }
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
+        assert_eq!(answer.header("x-content-type-options"), Some("nosniff"), "{path}");
+        assert_eq!(answer.header("referrer-policy"), Some("no-referrer"), "{path}");
+        assert_eq!(answer.header("x-frame-options"), Some("DENY"), "{path}");
+    }
+}
+
+/// The policy forbids inline scripts, inline styles and handler attributes: the real UI's
+/// files use none (the browser test, `scripts/browser-test`, runs them under the policy).
+#[test]
+fn the_ui_files_need_nothing_the_policy_forbids() {
+    let public = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap()).join("../web/public");
+    let mut files = vec![public.join("index.html")];
+    let mut dirs = vec![public.join("js")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files.len() > 3, "{files:?}");
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap().to_ascii_lowercase();
+        let name = file.display();
+        if file.extension().is_some_and(|e| e == "html") {
+            for (at, _) in text.match_indices("<script") {
+                let tag = &text[at..at + text[at..].find('>').unwrap()];
+                assert!(tag.contains(" src="), "{name}: an inline script: {tag}");
+            }
+            assert!(!text.contains("<style") && !text.contains(" style="), "{name}: an inline style");
+            let handler = text.split(|c: char| c.is_whitespace()).any(|word| {
+                word.starts_with("on")
+                    && word.contains('=')
+                    && word[2..word.find('=').unwrap()].chars().all(|c| c.is_ascii_alphabetic())
+            });
+            assert!(!handler, "{name}: an inline event handler attribute");
+        } else {
+            for forbidden in ["eval(", "new function", "setattribute(\"style", "\"style\":", "style:"] {
+                assert!(!text.contains(forbidden), "{name} uses `{forbidden}`, which the policy blocks or we avoid");
+            }
+        }
+    }
 }

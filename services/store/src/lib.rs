@@ -1,15 +1,18 @@
 //! `ephitup-store`: the one place where the app's programs (api, worker, migrations) meet the
 //! database. It owns the connection settings and the connecting (with retries while the
 //! database starts), the migration runner, the typed records and repositories, and the
-//! encryption of secrets at rest (`crypto`), and where podcast audio is kept (`audio`: files or S3). Services never talk to SurrealDB any other way.
+//! encryption of secrets at rest (`crypto`), where podcast audio is kept (`audio`: files or S3), the email check the schema also makes
+//! (`email`) and which hosts users may point us at (`net`). Services never talk to SurrealDB any other way.
 
 pub mod audio;
 pub mod connect;
 pub mod crypto;
+pub mod email;
 pub mod error;
 pub mod files;
 pub mod ids;
 pub mod migrate;
+pub mod net;
 pub mod program;
 pub mod records;
 pub mod repo;

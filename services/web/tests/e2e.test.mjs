@@ -122,7 +122,7 @@ test("the UI works end to end through the proxy", async (t) => {
     await page.getByRole("heading", { name: "Settings" }).waitFor();
     await page.getByLabel("Provider", { exact: true }).first().selectOption("openai");
     await page.getByLabel("API key").fill(apiKey);
-    await page.getByLabel("Base URL (optional)").fill(FAKE_AI_URL || "http://127.0.0.1:9/v1");
+    await page.getByLabel("Base URL (optional)").fill(FAKE_AI_URL || "https://ai.example.com/v1");
     await page.getByRole("button", { name: "Save key" }).click();
     const stored = page.getByRole("list", { name: "Stored keys" }).getByRole("listitem").filter({ hasText: "openai" });
     await stored.waitFor();

@@ -11,6 +11,9 @@ use bytes::Bytes;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+/// What [`crate::public`]'s resolver says when it refuses a host.
+const REFUSED: &str = "a private or local address";
+
 /// Attempts per call (the first and the retries).
 const ATTEMPTS: u32 = 5;
 const FIRST_PAUSE: Duration = Duration::from_millis(500);
@@ -27,12 +30,14 @@ pub fn http_client() -> anyhow::Result<reqwest::Client> {
         .context("building the HTTP client")
 }
 
-/// Where to call and with which key, for one job. `Debug` never shows the key.
+/// Where to call, with which key and through which client (a user's own base URL goes
+/// through [`crate::public::client`]), for one job. `Debug` never shows the key.
 #[derive(Clone)]
 pub struct Provider {
     pub name: String,
     pub base_url: String,
     key: String,
+    http: reqwest::Client,
 }
 
 impl std::fmt::Debug for Provider {
@@ -42,8 +47,8 @@ impl std::fmt::Debug for Provider {
 }
 
 impl Provider {
-    pub fn new(name: &str, base_url: &str, key: String) -> Provider {
-        Provider { name: name.to_string(), base_url: base_url.trim_end_matches('/').to_string(), key }
+    pub fn new(name: &str, base_url: &str, key: String, http: reqwest::Client) -> Provider {
+        Provider { name: name.to_string(), base_url: base_url.trim_end_matches('/').to_string(), key, http }
     }
 }
 
@@ -54,13 +59,7 @@ fn wants_completion_tokens(model: &str) -> bool {
 }
 
 /// Asks for a JSON object; returns it parsed.
-pub async fn chat_json(
-    http: &reqwest::Client,
-    p: &Provider,
-    model: &str,
-    system: &str,
-    user: &str,
-) -> anyhow::Result<Value> {
+pub async fn chat_json(p: &Provider, model: &str, system: &str, user: &str) -> anyhow::Result<Value> {
     let mut completion_tokens = wants_completion_tokens(model);
     let mut switched = false;
     loop {
@@ -71,10 +70,8 @@ pub async fn chat_json(
             "response_format": {"type": "json_object"},
             limit: OUTPUT_TOKENS,
         });
-        match send(http, p, "chat/completions", &body).await {
-            Err(CallError::Refused(status, message))
-                if status == StatusCode::BAD_REQUEST && !switched && message.contains("max_completion_tokens") =>
-            {
+        match send(p, "chat/completions", &body).await {
+            Err(CallError::Refused(status, asks)) if status == StatusCode::BAD_REQUEST && !switched && asks => {
                 completion_tokens = !completion_tokens;
                 switched = true;
             }
@@ -91,31 +88,31 @@ pub async fn chat_json(
 }
 
 /// Speech for one line: the audio bytes (MP3).
-pub async fn speech(
-    http: &reqwest::Client,
-    p: &Provider,
-    model: &str,
-    voice: &str,
-    input: &str,
-) -> anyhow::Result<Bytes> {
+pub async fn speech(p: &Provider, model: &str, voice: &str, input: &str) -> anyhow::Result<Bytes> {
     let body = json!({"model": model, "voice": voice, "input": input, "response_format": "mp3"});
-    send(http, p, "audio/speech", &body).await.map_err(|e| anyhow!("{} {model} speech: {e}", p.name))
+    send(p, "audio/speech", &body).await.map_err(|e| anyhow!("{} {model} speech: {e}", p.name))
 }
 
+/// A failed call. Messages name the status only, never the provider's body: the base URL is
+/// the user's choice, and what answers there must not be read back through a job's error.
 #[derive(Debug, thiserror::Error)]
 enum CallError {
-    #[error("the provider answered {0}: {1}")]
-    Refused(StatusCode, String),
+    /// Refused for good; whether the answer asks for `max_completion_tokens` instead.
+    #[error("the provider answered {0}")]
+    Refused(StatusCode, bool),
     #[error("gave up after {ATTEMPTS} attempts, last: {0}")]
     Exhausted(String),
+    /// The address check refused the host: no attempt was made.
+    #[error("{0}")]
+    Blocked(String),
 }
 
-async fn send(http: &reqwest::Client, p: &Provider, path: &str, body: &Value) -> Result<Bytes, CallError> {
+async fn send(p: &Provider, path: &str, body: &Value) -> Result<Bytes, CallError> {
     let url = format!("{}/{path}", p.base_url);
     let mut pause = FIRST_PAUSE;
     let mut last = String::new();
     for attempt in 1..=ATTEMPTS {
-        let retry_after = match http.post(&url).bearer_auth(&p.key).json(body).send().await {
+        let retry_after = match p.http.post(&url).bearer_auth(&p.key).json(body).send().await {
             Ok(resp) if resp.status().is_success() => match resp.bytes().await {
                 Ok(bytes) => return Ok(bytes),
                 Err(e) => {
@@ -131,17 +128,20 @@ async fn send(http: &reqwest::Client, p: &Provider, path: &str, body: &Value) ->
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.trim().parse::<u64>().ok())
                     .map(Duration::from_secs);
-                let message = provider_message(&resp.text().await.unwrap_or_default());
                 if !(status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()) {
-                    return Err(CallError::Refused(status, message));
+                    let hint = status == StatusCode::BAD_REQUEST && asks_for_completion_tokens(resp).await;
+                    return Err(CallError::Refused(status, hint));
                 }
-                last = format!("{status}: {message}");
+                last = format!("the provider answered {status}");
                 retry_after
             }
-            // Connection refused, reset, timed out: worth another try. The error names the URL,
-            // never the key.
+            // Connection refused, reset, timed out: worth another try; a host the address
+            // check refused will not change its mind. The error names neither the URL nor the key.
             Err(e) => {
-                last = e.without_url().to_string();
+                last = connect_error(e);
+                if last.contains(REFUSED) {
+                    return Err(CallError::Blocked(last));
+                }
                 None
             }
         };
@@ -154,12 +154,31 @@ async fn send(http: &reqwest::Client, p: &Provider, path: &str, body: &Value) ->
     Err(CallError::Exhausted(last))
 }
 
-/// The provider's own error message (`{"error": {"message"}}`), else the start of the body.
-fn provider_message(body: &str) -> String {
-    serde_json::from_str::<Value>(body)
-        .ok()
-        .and_then(|v| v["error"]["message"].as_str().or_else(|| v["detail"].as_str()).map(str::to_string))
-        .unwrap_or_else(|| body.chars().take(300).collect())
+/// Whether a 400 answer says the model takes `max_completion_tokens` (read, never repeated;
+/// at most 64 KiB of it).
+async fn asks_for_completion_tokens(mut resp: reqwest::Response) -> bool {
+    let mut seen = Vec::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        seen.extend_from_slice(&chunk);
+        if seen.len() > 64 << 10 {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&seen).contains("max_completion_tokens")
+}
+
+/// A request error and its causes on one line (the address check's refusal among them),
+/// without the URL.
+fn connect_error(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// A model's answer as JSON: without `<think>…</think>` blocks and code fences, and if
@@ -184,10 +203,9 @@ pub fn parse_json_answer(content: &str) -> anyhow::Result<Value> {
         return Ok(v);
     }
     let (Some(start), Some(end)) = (unfenced.find('{'), unfenced.rfind('}')) else {
-        bail!("no JSON object in: {}", unfenced.chars().take(200).collect::<String>());
+        bail!("no JSON object in the answer ({} characters)", unfenced.chars().count());
     };
-    serde_json::from_str(&unfenced[start..=end])
-        .with_context(|| format!("not valid JSON: {}", unfenced.chars().take(200).collect::<String>()))
+    serde_json::from_str(&unfenced[start..=end]).context("the answer's JSON object is not valid JSON")
 }
 
 #[cfg(test)]

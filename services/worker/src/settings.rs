@@ -40,6 +40,11 @@ pub struct Cli {
     /// whose sources live on its own network). Off by default: links are refused there.
     #[arg(long, env = "WORKER_ALLOW_PRIVATE_LINKS")]
     pub allow_private_links: bool,
+    /// Let users' AI provider base URLs point at private and loopback addresses (a
+    /// single-user install with a local Ollama; tests). Off by default: such URLs are refused,
+    /// and names are resolved and checked before every connection.
+    #[arg(long, env = "ALLOW_PRIVATE_PROVIDER_URLS")]
+    pub allow_private_provider_urls: bool,
     /// Benchmark only: no live query, polling alone (the peer the live query is measured against).
     #[arg(long, env = "WORKER_NO_LIVE_QUERY", hide = true)]
     pub no_live_query: bool,

@@ -56,6 +56,8 @@ impl Setup {
     fn worker_with(&self, env: &[(String, String)]) -> Worker {
         let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         env.push(("OPENAI_API_KEY", "sk-operator-fallback"));
+        // The stand-in listens on 127.0.0.1: the operator allows private provider URLs.
+        env.push(("ALLOW_PRIVATE_PROVIDER_URLS", "true"));
         Worker::start(&self.db, self.data.path(), "w", WORKER_ARGS, &env)
     }
 
@@ -188,6 +190,56 @@ async fn a_provider_that_always_fails_ends_the_job_failed_with_the_reason() {
     let reason = done["error_message"].as_str().unwrap();
     assert!(reason.contains("503") && reason.contains("gave up"), "{reason}");
     assert!(!reason.contains(OWNER_KEY), "the key never appears in a reason");
+    assert!(!reason.contains("told to fail"), "the provider's body is never repeated: {reason}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refusing_provider_is_named_by_its_status_never_its_body() {
+    let s = setup(&[]).await;
+    s.fake.control(json!({"always_fail_status": 403}));
+    let _w = s.worker();
+    let (job, _) = s.submit().await;
+    let done = wait_job(&s.conn, &job, Duration::from_secs(60), |j| status(j) != "new" && status(j) != "running").await;
+    assert_eq!(status(&done), "failed", "{done}");
+    let reason = done["error_message"].as_str().unwrap();
+    assert!(reason.contains("403"), "{reason}");
+    assert!(!reason.contains("told to fail") && !reason.contains("invalid_request_error"), "{reason}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_base_url_on_a_private_address_is_refused_at_connect_time() {
+    // The row is written behind the API's back (as an older version, or a DNS change, would
+    // leave it): the worker checks again and never connects.
+    let s = setup(&[]).await;
+    let _w = Worker::start(&s.db, s.data.path(), "w", WORKER_ARGS, &[("OPENAI_API_KEY", "sk-operator-fallback")]);
+    let (job, _) = s.submit().await;
+    let done = wait_job(&s.conn, &job, Duration::from_secs(60), |j| status(j) != "new" && status(j) != "running").await;
+    assert_eq!(status(&done), "failed", "{done}");
+    let reason = done["error_message"].as_str().unwrap();
+    assert!(reason.contains("private or local address"), "{reason}");
+    assert!(s.fake.requests().is_empty(), "nothing reached the private address: {:?}", s.fake.requests());
+
+    // A local name is refused the same way (names that resolve to private addresses are
+    // refused by the worker's resolver: `public.rs`'s unit test).
+    let base = s.fake.base_url().replace("127.0.0.1", "localhost.");
+    let encrypted = SecretBox::from_key_text(FERNET_KEY).encrypt(OWNER_KEY);
+    provider_secrets::upsert(
+        &s.conn,
+        &s.owner,
+        provider_secrets::NewProviderSecret {
+            provider: "openai",
+            encrypted_value: &encrypted,
+            display_name: None,
+            base_url: Some(&base),
+        },
+    )
+    .await
+    .unwrap();
+    let (job, _) = s.submit().await;
+    let done = wait_job(&s.conn, &job, Duration::from_secs(60), |j| status(j) != "new" && status(j) != "running").await;
+    assert_eq!(status(&done), "failed", "{done}");
+    assert!(done["error_message"].as_str().unwrap().contains("private or local address"), "{done}");
+    assert!(s.fake.requests().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,5 +1,6 @@
 //! Authentication: argon2id password hashes, HS256 JWTs, the [`CurrentUser`] extractor that
-//! every protected handler takes, and the login rate limit.
+//! every protected handler takes, the login and registration limits, and the bounded password
+//! hashing.
 
 pub mod password;
 pub mod rate;

@@ -1,9 +1,7 @@
 //! `/api/auth`: register, login, me, onboarding.
 
-use std::net::{IpAddr, SocketAddr};
-
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use ephitup_store::StoreError;
 use ephitup_store::records::User;
 use ephitup_store::repo::users;
@@ -13,6 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::{CurrentUser, password};
+use crate::client::ClientAddress;
 use crate::error::{ApiError, ApiResult, ErrorBody, store};
 use crate::json::Json;
 use crate::state::AppState;
@@ -47,13 +46,11 @@ struct TokenResponse {
     user: User,
 }
 
+/// The email as stored, if the database would take it (`ephitup_store::email`: the schema's
+/// own check).
 fn normalize_email(email: &str) -> ApiResult<String> {
-    let email = email.trim().to_ascii_lowercase();
-    let valid = email.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
-    }) && email.len() <= 254
-        && !email.contains(char::is_whitespace);
-    if valid { Ok(email) } else { Err(ApiError::Unprocessable("email: not a valid email address".into())) }
+    ephitup_store::email::normalize(email)
+        .ok_or_else(|| ApiError::Unprocessable("email: not a valid email address".into()))
 }
 
 fn token_for(state: &AppState, user: User) -> ApiResult<TokenResponse> {
@@ -73,10 +70,13 @@ fn token_for(state: &AppState, user: User) -> ApiResult<TokenResponse> {
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not `application/json`", body = ErrorBody),
         (status = 422, description = "Invalid email, weak password or a field of the wrong shape", body = ErrorBody),
+        (status = 429, description = "Too many registrations from this address", body = ErrorBody),
+        (status = 503, description = "Too many sign-ins at once (see `Retry-After`)", body = ErrorBody),
     )
 )]
 async fn register(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     Json(body): Json<Register>,
 ) -> ApiResult<(StatusCode, axum::Json<TokenResponse>)> {
     if !state.settings.allow_registration {
@@ -84,24 +84,17 @@ async fn register(
     }
     let email = normalize_email(&body.email)?;
     password::check_strength(&body.password)?;
+    // Counted once the request is well-formed: a typo does not use up an address's allowance.
+    if !state.limits.register(client) {
+        return Err(ApiError::TooManyRequests("Too many registrations from this address; try again later".into()));
+    }
     let display_name = body.display_name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
-    let hash = password::hash(body.password).await?;
+    let hash = state.passwords.hash(body.password).await?;
     let user = users::create(&state.db, &email, &hash, display_name.as_deref()).await.map_err(|e| match e {
         StoreError::Conflict => ApiError::BadRequest("Email already registered".into()),
         other => store("User")(other),
     })?;
     Ok((StatusCode::CREATED, axum::Json(token_for(&state, user)?)))
-}
-
-/// The client's address: the peer, or the proxy's `X-Forwarded-For` when the peer is local.
-fn client_address(peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
-    if peer.ip().is_loopback() {
-        let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next());
-        if let Some(ip) = forwarded.and_then(|v| v.trim().parse().ok()) {
-            return ip;
-        }
-    }
-    peer.ip()
 }
 
 #[utoipa::path(
@@ -116,18 +109,22 @@ fn client_address(peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
         (status = 403, description = "Inactive user", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not `application/json`", body = ErrorBody),
-        (status = 422, description = "A field of the wrong shape", body = ErrorBody),
+        (status = 422, description = "A field of the wrong shape, or an email longer than any address", body = ErrorBody),
         (status = 429, description = "Too many attempts for this address and email", body = ErrorBody),
+        (status = 503, description = "Too many sign-ins at once (see `Retry-After`)", body = ErrorBody),
     )
 )]
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    ClientAddress(client): ClientAddress,
     Json(body): Json<Login>,
 ) -> ApiResult<axum::Json<TokenResponse>> {
+    // The length first: the limiter's key is a hash of at most this much.
+    if body.email.len() > ephitup_store::email::MAX_LEN * 4 {
+        return Err(ApiError::Unprocessable("email: not a valid email address".into()));
+    }
     let email = body.email.trim().to_ascii_lowercase();
-    if !state.login_limiter.allow(client_address(peer, &headers), &email) {
+    if !state.limits.login(client, &email) {
         return Err(ApiError::TooManyRequests("Too many login attempts; try again in a minute".into()));
     }
     let wrong = || ApiError::Unauthorized("Incorrect email or password".into());
@@ -135,12 +132,12 @@ async fn login(
         Ok(c) => c,
         Err(StoreError::NotFound) => {
             // Same work as a real check, so timing does not tell which emails exist.
-            let _ = password::verify(body.password, DUMMY_HASH.to_string()).await;
+            state.passwords.verify(body.password, DUMMY_HASH.to_string()).await?;
             return Err(wrong());
         }
         Err(e) => return Err(store("User")(e)),
     };
-    if !password::verify(body.password, credentials.password_hash).await {
+    if !state.passwords.verify(body.password, credentials.password_hash).await? {
         return Err(wrong());
     }
     if !credentials.is_active {

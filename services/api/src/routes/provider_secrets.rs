@@ -49,15 +49,18 @@ impl SecretView {
     }
 }
 
+/// What stands for the hidden part of a masked value.
+const MASK: char = '…';
+
 /// The first 3 and the last 4 characters around `…`; 8 characters or fewer are all hidden.
 fn mask(value: &str) -> String {
     let chars: Vec<char> = value.chars().collect();
     if chars.len() <= 8 {
-        return "…".into();
+        return MASK.into();
     }
     let head: String = chars[..3].iter().collect();
     let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head}…{tail}")
+    format!("{head}{MASK}{tail}")
 }
 
 fn check_provider(provider: &str) -> ApiResult<&str> {
@@ -72,10 +75,18 @@ fn check_provider(provider: &str) -> ApiResult<&str> {
 }
 
 /// Surrounding whitespace (a pasted newline) is dropped; the message never repeats the value.
+/// A value with our mask's `…` in it is what a GET showed (an edit form sending back what it
+/// loaded), not a key: refused (400) rather than stored over the real one.
 fn check_value(value: &str) -> ApiResult<&str> {
     let value = value.trim();
     if value.is_empty() || value.chars().count() > 4096 {
         return Err(ApiError::Unprocessable("value: 1 to 4096 characters".into()));
+    }
+    if value.contains(MASK) {
+        return Err(ApiError::BadRequest(
+            "value: this is the masked key shown by the API, not a key; send the full key, or leave the secret as it is"
+                .into(),
+        ));
     }
     Ok(value)
 }
@@ -88,13 +99,21 @@ fn check_display_name(name: Option<&str>) -> ApiResult<Option<&str>> {
     Ok(name)
 }
 
-fn check_base_url(url: Option<&str>) -> ApiResult<Option<&str>> {
+/// An http(s) URL whose host is public (`ephitup_store::net::check_host`: no loopback,
+/// private, link-local or metadata address, no local name), unless the operator allows private
+/// ones (`ALLOW_PRIVATE_PROVIDER_URLS`). The worker checks the resolved addresses again.
+fn check_base_url(url: Option<&str>, allow_private: bool) -> ApiResult<Option<&str>> {
     let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else { return Ok(None) };
-    let valid = url.len() <= 2048
-        && url.parse::<Uri>().is_ok_and(|uri| {
-            matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some_and(|h| !h.is_empty())
-        });
-    if valid { Ok(Some(url)) } else { Err(ApiError::Unprocessable("base_url: an http:// or https:// URL".into())) }
+    let host = (url.len() <= 2048)
+        .then(|| url.parse::<Uri>().ok())
+        .flatten()
+        .filter(|uri| matches!(uri.scheme_str(), Some("http" | "https")))
+        .and_then(|uri| uri.host().filter(|h| !h.is_empty()).map(str::to_string))
+        .ok_or_else(|| ApiError::Unprocessable("base_url: an http:// or https:// URL".into()))?;
+    if !allow_private {
+        ephitup_store::net::check_host(&host).map_err(|e| ApiError::Unprocessable(format!("base_url: {e}")))?;
+    }
+    Ok(Some(url))
 }
 
 #[utoipa::path(
@@ -128,11 +147,11 @@ struct NewSecret {
     request_body = NewSecret,
     responses(
         (status = 201, description = "Stored (a provider's earlier secret is replaced)", body = SecretView),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 400, description = "Malformed JSON, or the value is the masked key a GET shows", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not `application/json`", body = ErrorBody),
-        (status = 422, description = "A bad provider, value, display name or base URL, or a field of the wrong shape", body = ErrorBody),
+        (status = 422, description = "A bad provider, value, display name or base URL (a private or local host among them), or a field of the wrong shape", body = ErrorBody),
     )
 )]
 async fn upsert(
@@ -143,7 +162,7 @@ async fn upsert(
     let provider = check_provider(&body.provider)?;
     let value = check_value(&body.value)?;
     let display_name = check_display_name(body.display_name.as_deref())?;
-    let base_url = check_base_url(body.base_url.as_deref())?;
+    let base_url = check_base_url(body.base_url.as_deref(), state.settings.allow_private_provider_urls)?;
     let encrypted_value = state.secrets.encrypt(value);
     let row = provider_secrets::upsert(
         &state.db,
@@ -228,11 +247,22 @@ mod tests {
         }
         assert!(check_value("  ").is_err() && check_value(&"x".repeat(4097)).is_err());
         assert_eq!(check_value(" sk-1\n").unwrap(), "sk-1");
-        assert_eq!(check_base_url(Some("http://localhost:11434/v1")).unwrap(), Some("http://localhost:11434/v1"));
-        assert!(check_base_url(Some("https://api.example.com")).is_ok());
+        assert!(check_value("sk-…abcd").is_err() && check_value("…").is_err());
+        let local = "http://localhost:11434/v1";
+        assert_eq!(check_base_url(Some(local), true).unwrap(), Some(local), "allowed by the operator");
+        assert!(check_base_url(Some("https://api.example.com"), false).is_ok());
         for bad in ["ftp://x", "localhost:11434", "not a url", "http://"] {
-            assert!(check_base_url(Some(bad)).is_err(), "{bad}");
+            assert!(check_base_url(Some(bad), true).is_err(), "{bad}");
         }
-        assert_eq!(check_base_url(None).unwrap(), None);
+        for private in [
+            local,
+            "http://127.0.0.1:8000/v1",
+            "http://169.254.169.254/latest",
+            "http://[::1]/v1",
+            "http://10.0.0.5/v1",
+        ] {
+            assert!(check_base_url(Some(private), false).is_err(), "{private}");
+        }
+        assert_eq!(check_base_url(None, false).unwrap(), None);
     }
 }

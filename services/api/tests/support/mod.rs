@@ -12,6 +12,12 @@ use serde_json::{Value, json};
 
 pub const JWT_SECRET: &str = "test-secret-of-enough-length";
 
+/// The API binary beside this test's build (where `CARGO_BIN_EXE_ephitup-api` points in a
+/// plain run; found at run time, so a copied test directory uses its own copy).
+fn api_bin() -> std::path::PathBuf {
+    ephitup_testkit::workspace_bin("ephitup-api")
+}
+
 pub struct Api {
     pub db: TestDb,
     pub port: u16,
@@ -28,12 +34,11 @@ impl Api {
     /// Starts the API with extra environment (e.g. the `S3_*` settings of a `TestS3`).
     pub fn start_with(env: &[(String, String)]) -> Api {
         let db = TestDb::start();
-        let migrate =
-            Command::new(env!("CARGO_BIN_EXE_ephitup-api")).arg("migrate").envs(db.env()).output().expect("migrate");
+        let migrate = Command::new(api_bin()).arg("migrate").envs(db.env()).output().expect("migrate");
         assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
         let data = tempfile::tempdir().expect("tempdir");
         let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_ephitup-api"))
+        let child = Command::new(api_bin())
             .arg("serve")
             .envs(db.env())
             .env("API_BIND", format!("127.0.0.1:{port}"))
@@ -110,6 +115,18 @@ pub async fn connect(db: &TestDb) -> ephitup_store::Db {
 }
 
 impl Api {
+    /// The server's process id (to read its memory from /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A line of the server's `/proc/<pid>/status` in KiB (`VmRSS`, `VmHWM`).
+    pub fn status_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("/proc status");
+        let line = status.lines().find(|l| l.starts_with(&format!("{field}:"))).expect("the field");
+        line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).expect("a number of kB")
+    }
+
     /// What the server logged so far (for failure messages).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.data.path().join("api.log")).unwrap_or_default()

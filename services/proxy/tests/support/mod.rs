@@ -33,7 +33,8 @@ impl Proxy {
         let web = web_fixture();
         let port = free_port();
         let log = web.path().join("proxy.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_ephitup-proxy"))
+        // The binary beside this test's build (where CARGO_BIN_EXE points in a plain run).
+        let child = Command::new(ephitup_testkit::workspace_bin("ephitup-proxy"))
             .env("PROXY_BIND", format!("127.0.0.1:{port}"))
             .env("INTERNAL_API_URL", api_url)
             .env("WEB_ROOT", web.path().join("public"))

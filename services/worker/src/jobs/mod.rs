@@ -21,7 +21,13 @@ pub struct Ctx {
     pub secrets: SecretBox,
     /// Where generated audio goes (files under `DATA_PATH`, or S3).
     pub audio: AudioStore,
+    /// For the operator's own endpoint (`OPENAI_BASE_URL`) and the default providers' URLs.
     pub http: reqwest::Client,
+    /// For the providers of users' own keys: public addresses only ([`crate::public`]), or the
+    /// plain client when `ALLOW_PRIVATE_PROVIDER_URLS=true`.
+    pub provider_http: reqwest::Client,
+    /// `ALLOW_PRIVATE_PROVIDER_URLS`: users' base URLs may point at private addresses.
+    pub private_providers: bool,
     pub data_path: PathBuf,
     /// `OPENAI_API_KEY`: the operator's key, for owners without their own.
     pub fallback_key: Option<String>,
@@ -84,10 +90,16 @@ pub async fn provider(ctx: &Ctx, owner: &str, name: &str) -> anyhow::Result<Prov
                 .filter(|u| !u.trim().is_empty())
                 .or(default_base)
                 .ok_or_else(|| anyhow!("no base URL for provider `{name}`: set one with your key under AI keys"))?;
-            Ok(Provider::new(name, &base, key))
+            if !ctx.private_providers {
+                let url = reqwest::Url::parse(&base).map_err(|_| anyhow!("the base URL of `{name}` is not a URL"))?;
+                crate::public::check_url(&url).with_context(|| format!("the base URL of `{name}`"))?;
+            }
+            Ok(Provider::new(name, &base, key, ctx.provider_http.clone()))
         }
         Err(StoreError::NotFound) => match (&ctx.fallback_key, default_base) {
-            (Some(key), Some(base)) if name == "openai" => Ok(Provider::new(name, &base, key.clone())),
+            (Some(key), Some(base)) if name == "openai" => {
+                Ok(Provider::new(name, &base, key.clone(), ctx.http.clone()))
+            }
             _ => bail!("no API key for provider `{name}`: add one under AI keys"),
         },
         Err(e) => Err(e).context("reading the provider key"),

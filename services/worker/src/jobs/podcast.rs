@@ -80,7 +80,7 @@ pub async fn run(ctx: &Ctx, job: &ClaimedJob, progress: &Progress) -> anyhow::Re
         episode.name, ep.num_segments
     );
     let user = format!("Briefing:\n{}\n\nMaterial:\n{content}", episode.briefing);
-    let answer = ai::chat_json(&ctx.http, &outline_provider, &ep.outline_model, &system, &user).await?;
+    let answer = ai::chat_json(&outline_provider, &ep.outline_model, &system, &user).await?;
     let segments: Vec<Segment> = serde_json::from_value(answer["segments"].clone())
         .map_err(|e| anyhow!("the outline has no usable `segments` list: {e}"))?;
     if segments.is_empty() {
@@ -116,7 +116,7 @@ pub async fn run(ctx: &Ctx, job: &ClaimedJob, progress: &Progress) -> anyhow::Re
             segment.description,
             segment.size
         );
-        let answer = ai::chat_json(&ctx.http, &transcript_provider, &ep.transcript_model, &system, &user).await?;
+        let answer = ai::chat_json(&transcript_provider, &ep.transcript_model, &system, &user).await?;
         let part: Vec<Line> = serde_json::from_value(answer["transcript"].clone())
             .map_err(|e| anyhow!("the transcript of segment {} has no usable `transcript` list: {e}", i + 1))?;
         lines.extend(part.into_iter().filter(|l| !l.dialogue.trim().is_empty()));
@@ -142,7 +142,7 @@ pub async fn run(ctx: &Ctx, job: &ClaimedJob, progress: &Progress) -> anyhow::Re
         .map(|(i, voice, dialogue)| {
             let (tts, model, done) = (&tts, &sp.tts_model, &done);
             async move {
-                let clip = ai::speech(&ctx.http, tts, model, &voice, &dialogue)
+                let clip = ai::speech(tts, model, &voice, &dialogue)
                     .await
                     .with_context(|| format!("line {} of the transcript", i + 1))?;
                 let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;

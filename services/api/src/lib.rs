@@ -37,6 +37,8 @@ pub async fn serve() -> anyhow::Result<()> {
         login_limiter: Arc::new(auth::rate::LoginLimiter::default()),
         secrets: Arc::new(secrets),
         audio: Arc::new(audio),
+        http: ephitup_store::ai::http_client()?,
+        ai_fallback: Arc::new(ephitup_store::ai::Fallback::from_env()),
         migrations: migrate::embedded()?.len(),
         settings: Arc::new(settings),
     };

@@ -28,6 +28,17 @@ pub struct ApiSettings {
     pub openai_fallback: bool,
     /// `UPLOAD_MAX_BYTES`, default 50 MiB: the largest uploaded file.
     pub upload_max_bytes: usize,
+    /// `ADMIN_EMAILS` (comma-separated, compared case-insensitively): the admins. A user's
+    /// `is_admin` follows it at register and login.
+    pub admin_emails: Vec<String>,
+}
+
+impl ApiSettings {
+    /// Whether `email` is listed in `ADMIN_EMAILS`.
+    pub fn is_admin_email(&self, email: &str) -> bool {
+        let email = email.trim().to_ascii_lowercase();
+        self.admin_emails.iter().any(|a| *a == email)
+    }
 }
 
 impl std::fmt::Debug for ApiSettings {
@@ -40,6 +51,7 @@ impl std::fmt::Debug for ApiSettings {
             .field("data_path", &self.data_path)
             .field("openai_fallback", &self.openai_fallback)
             .field("upload_max_bytes", &self.upload_max_bytes)
+            .field("admin_emails", &self.admin_emails)
             .finish()
     }
 }
@@ -89,7 +101,14 @@ impl ApiSettings {
             })?,
             None => 50 << 20,
         };
+        let admin_emails = var("ADMIN_EMAILS")
+            .unwrap_or_default()
+            .split(',')
+            .map(|e| e.trim().to_ascii_lowercase())
+            .filter(|e| !e.is_empty())
+            .collect();
         Ok(Self {
+            admin_emails,
             bind,
             jwt_secret,
             jwt_expires_minutes,

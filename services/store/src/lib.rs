@@ -1,8 +1,9 @@
 //! `ephitup-store`: the one place where the app's programs (api, worker, migrations) meet the
 //! database. It owns the connection settings and the connecting (with retries while the
 //! database starts), the migration runner, the typed records and repositories, and the
-//! encryption of secrets at rest (`crypto`), and where podcast audio is kept (`audio`: files or S3). Services never talk to SurrealDB any other way.
+//! encryption of secrets at rest (`crypto`), where podcast audio is kept (`audio`: files or S3), and the calls to AI providers (`ai`). Services never talk to SurrealDB any other way.
 
+pub mod ai;
 pub mod audio;
 pub mod connect;
 pub mod crypto;

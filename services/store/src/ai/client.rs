@@ -1,6 +1,6 @@
-//! OpenAI-compatible HTTP calls: `POST {base}/chat/completions` in JSON mode and
-//! `POST {base}/audio/speech`, with the job owner's key passed per request (never through the
-//! process environment, which concurrent jobs would share). Retries 429 and 5xx with growing
+//! OpenAI-compatible HTTP calls: `POST {base}/chat/completions` (in JSON mode, or for plain
+//! text) and `POST {base}/audio/speech`, with the owner's key passed per request (never through
+//! the process environment, which concurrent jobs and requests would share). Retries 429 and 5xx with growing
 //! pauses (honouring `Retry-After`), switches to `max_completion_tokens` for models that
 //! refuse `max_tokens`, and reads JSON out of answers wrapped in `<think>` blocks or fences.
 
@@ -22,7 +22,7 @@ pub fn http_client() -> anyhow::Result<reqwest::Client> {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(300))
-        .user_agent(concat!("ephitup-worker/", env!("CARGO_PKG_VERSION")))
+        .user_agent(concat!("ephitup/", env!("CARGO_PKG_VERSION")))
         .build()
         .context("building the HTTP client")
 }
@@ -85,6 +85,42 @@ pub async fn chat_json(
                     .as_str()
                     .ok_or_else(|| anyhow!("{} {model}: the answer has no message content", p.name))?;
                 return parse_json_answer(content).with_context(|| format!("{} {model}: the model's answer", p.name));
+            }
+        }
+    }
+}
+
+/// Asks for text (a transformation's output); returns the answer without `<think>` blocks.
+pub async fn chat_text(
+    http: &reqwest::Client,
+    p: &Provider,
+    model: &str,
+    system: &str,
+    user: &str,
+) -> anyhow::Result<String> {
+    let mut completion_tokens = wants_completion_tokens(model);
+    let mut switched = false;
+    loop {
+        let limit = if completion_tokens { "max_completion_tokens" } else { "max_tokens" };
+        let body = json!({
+            "model": model,
+            "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
+            limit: OUTPUT_TOKENS,
+        });
+        match send(http, p, "chat/completions", &body).await {
+            Err(CallError::Refused(status, message))
+                if status == StatusCode::BAD_REQUEST && !switched && message.contains("max_completion_tokens") =>
+            {
+                completion_tokens = !completion_tokens;
+                switched = true;
+            }
+            Err(e) => return Err(anyhow!("{} {model}: {e}", p.name)),
+            Ok(bytes) => {
+                let answer: Value = serde_json::from_slice(&bytes).context("the chat answer is not JSON")?;
+                let content = answer["choices"][0]["message"]["content"]
+                    .as_str()
+                    .ok_or_else(|| anyhow!("{} {model}: the answer has no message content", p.name))?;
+                return Ok(without_thinking(content));
             }
         }
     }
@@ -162,9 +198,9 @@ fn provider_message(body: &str) -> String {
         .unwrap_or_else(|| body.chars().take(300).collect())
 }
 
-/// A model's answer as JSON: without `<think>…</think>` blocks and code fences, and if
-/// there is text around the object, the outermost `{…}`.
-pub fn parse_json_answer(content: &str) -> anyhow::Result<Value> {
+/// A model's answer without its `<think>…</think>` blocks (an unclosed one runs to the end),
+/// trimmed.
+pub fn without_thinking(content: &str) -> String {
     let mut text = content.to_string();
     while let Some(start) = text.find("<think>") {
         match text[start..].find("</think>") {
@@ -172,6 +208,13 @@ pub fn parse_json_answer(content: &str) -> anyhow::Result<Value> {
             None => text.truncate(start),
         }
     }
+    text.trim().to_string()
+}
+
+/// A model's answer as JSON: without `<think>…</think>` blocks and code fences, and if
+/// there is text around the object, the outermost `{…}`.
+pub fn parse_json_answer(content: &str) -> anyhow::Result<Value> {
+    let text = without_thinking(content);
     let text = text.trim();
     let unfenced = match text.strip_prefix("```") {
         Some(rest) => {
@@ -201,6 +244,7 @@ mod tests {
         assert_eq!(parse_json_answer("Sure! {\"b\": [2]} Hope it helps").unwrap(), json!({"b": [2]}));
         assert_eq!(parse_json_answer("```\n{\"c\": true}```").unwrap(), json!({"c": true}));
         assert!(parse_json_answer("<think>{\"a\":1}</think> no json").is_err());
+        assert_eq!(without_thinking("<think>plan</think>\n\nThe summary."), "The summary.");
     }
 
     #[test]

@@ -42,6 +42,8 @@ pub async fn serve() -> anyhow::Result<()> {
         )),
         secrets: Arc::new(secrets),
         audio: Arc::new(audio),
+        ai_clients: ephitup_store::ai::Clients::new(settings.allow_private_provider_urls)?,
+        ai_fallback: Arc::new(ephitup_store::ai::Fallback::from_env()),
         migrations: migrate::embedded()?.len(),
         settings: Arc::new(settings),
     };

@@ -36,6 +36,17 @@ pub struct ApiSettings {
     pub password_hash_concurrency: usize,
     /// `PASSWORD_HASH_WAIT_SECONDS`, default 30: how long a sign-in waits for its turn to hash.
     pub password_hash_wait: std::time::Duration,
+    /// `ADMIN_EMAILS` (comma-separated, compared case-insensitively): the admins. A user's
+    /// `is_admin` follows it at register and login.
+    pub admin_emails: Vec<String>,
+}
+
+impl ApiSettings {
+    /// Whether `email` is listed in `ADMIN_EMAILS`.
+    pub fn is_admin_email(&self, email: &str) -> bool {
+        let email = email.trim().to_ascii_lowercase();
+        self.admin_emails.iter().any(|a| *a == email)
+    }
 }
 
 impl std::fmt::Debug for ApiSettings {
@@ -52,6 +63,7 @@ impl std::fmt::Debug for ApiSettings {
             .field("allow_private_provider_urls", &self.allow_private_provider_urls)
             .field("password_hash_concurrency", &self.password_hash_concurrency)
             .field("password_hash_wait", &self.password_hash_wait)
+            .field("admin_emails", &self.admin_emails)
             .finish()
     }
 }
@@ -113,7 +125,14 @@ impl ApiSettings {
             })?,
             None => 50 << 20,
         };
+        let admin_emails = var("ADMIN_EMAILS")
+            .unwrap_or_default()
+            .split(',')
+            .map(|e| e.trim().to_ascii_lowercase())
+            .filter(|e| !e.is_empty())
+            .collect();
         Ok(Self {
+            admin_emails,
             bind,
             jwt_secret,
             jwt_expires_minutes,

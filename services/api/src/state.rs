@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use ephitup_store::ai::{Clients, Fallback};
 use ephitup_store::{AudioStore, Db, SecretBox};
 
 use crate::auth::password::Passwords;
@@ -22,6 +23,11 @@ pub struct AppState {
     pub secrets: Arc<SecretBox>,
     /// Where podcast audio is kept (files under `DATA_PATH`, or S3).
     pub audio: Arc<AudioStore>,
+    /// Calls to AI providers made by the API itself (transformations run now): the operator's
+    /// client, and the one for users' own base URLs (public addresses only).
+    pub ai_clients: Clients,
+    /// `OPENAI_API_KEY` / `OPENAI_BASE_URL`: the operator's key for users without their own.
+    pub ai_fallback: Arc<Fallback>,
     /// How many migrations this build knows: the database is current when it has them all.
     pub migrations: usize,
 }

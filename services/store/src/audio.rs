@@ -214,6 +214,36 @@ impl AudioStore {
         }
     }
 
+    /// Removes all audio of one owner (`podcasts/<owner_key>/…`), as files and in the bucket;
+    /// returns how many pieces were removed. Found by name, not by rows, so running it again
+    /// finishes what an interrupted run (or a crash after the rows were deleted) left.
+    pub async fn delete_owner(&self, owner_key: &str) -> Result<usize, AudioError> {
+        if owner_key.is_empty() || !owner_key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            return Err(AudioError::storage("audio of an owner", format!("`{owner_key}` is not a plain key")));
+        }
+        let prefix = ObjectPath::parse(format!("podcasts/{owner_key}"))
+            .map_err(|e| AudioError::storage(format!("audio of {owner_key}"), e))?;
+        let mut stores: Vec<(&dyn ObjectStore, String)> = vec![(&self.files, self.data_path.display().to_string())];
+        if let Some(b) = &self.bucket {
+            stores.push((&b.store, format!("{S3_SCHEME}{}", b.name)));
+        }
+        let mut removed = 0;
+        for (store, name) in stores {
+            let listed: Vec<object_store::ObjectMeta> = match store.list(Some(&prefix)).try_collect().await {
+                Ok(listed) => listed,
+                Err(object_store::Error::NotFound { .. }) => Vec::new(),
+                Err(e) => return Err(AudioError::storage(format!("listing audio of {owner_key} in {name}"), e)),
+            };
+            for meta in listed {
+                match store.delete(&meta.location).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => removed += 1,
+                    Err(e) => return Err(AudioError::storage(format!("deleting {} in {name}", meta.location), e)),
+                }
+            }
+        }
+        Ok(removed)
+    }
+
     /// The store and object path a reference names. A file reference must name an existing
     /// file inside `DATA_PATH` (no `..`, no symlink out): rows are not trusted with paths.
     fn resolve<'a>(&'a self, reference: &'a str) -> Result<(&'a dyn ObjectStore, ObjectPath), AudioError> {
@@ -286,5 +316,14 @@ mod tests {
         store.delete(&reference).await.expect("delete");
         assert!(matches!(store.meta(&reference).await, Err(AudioError::NotFound)));
         store.delete(&reference).await.expect("deleting twice is fine");
+        let (a, b) =
+            (store.put("user2", Bytes::from_static(b"a")).await, store.put("user2", Bytes::from_static(b"b")).await);
+        let kept = store.put("user3", Bytes::from_static(b"c")).await.expect("put");
+        assert!(a.is_ok() && b.is_ok());
+        assert_eq!(store.delete_owner("user2").await.expect("delete owner"), 2);
+        assert_eq!(store.delete_owner("user2").await.expect("again"), 0);
+        assert_eq!(store.delete_owner("nobody").await.expect("no audio at all"), 0);
+        assert!(store.meta(&kept).await.is_ok(), "another owner's audio stays");
+        assert!(store.delete_owner("../x").await.is_err());
     }
 }

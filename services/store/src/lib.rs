@@ -2,8 +2,9 @@
 //! database. It owns the connection settings and the connecting (with retries while the
 //! database starts), the migration runner, the typed records and repositories, and the
 //! encryption of secrets at rest (`crypto`), where podcast audio is kept (`audio`: files or S3), the email check the schema also makes
-//! (`email`) and which hosts users may point us at (`net`). Services never talk to SurrealDB any other way.
+//! (`email`), which hosts users may point us at (`net`) and the calls to AI providers (`ai`). Services never talk to SurrealDB any other way.
 
+pub mod ai;
 pub mod audio;
 pub mod connect;
 pub mod crypto;

@@ -225,3 +225,89 @@ impl std::fmt::Debug for ProviderSecret {
             .finish()
     }
 }
+
+/// A named prompt applied to a source's text; its output is saved as an insight. Defaults
+/// (seeded by migrations, no owner) are read by all and changed by none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Transformation {
+    pub id: String,
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    pub prompt: String,
+    pub apply_default: bool,
+    pub created: String,
+    pub updated: String,
+}
+
+/// The output of a transformation on one source (`insight_type` is the transformation's title).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Insight {
+    pub id: String,
+    pub source_id: String,
+    pub insight_type: String,
+    pub content: String,
+    pub created: String,
+    pub updated: String,
+}
+
+/// A user's content settings (the original's Settings page), each with the original's default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct UserSettings {
+    /// `auto` (default), `docling`, `simple`, ...: how documents are read (only our own
+    /// extractors exist; kept for the original client).
+    pub default_content_processing_engine_doc: String,
+    /// `auto` (default), `firecrawl`, `jina`, `simple`: how links are read (likewise).
+    pub default_content_processing_engine_url: String,
+    /// `ask` (default: each source says, by its `embed`), `always` or `never`.
+    pub default_embedding_option: String,
+    /// `yes` (default) or `no`: whether an uploaded file is dropped once its text is kept,
+    /// when a new source does not say (`delete_source`).
+    pub auto_delete_files: String,
+    pub youtube_preferred_languages: Vec<String>,
+}
+
+/// One user as an admin sees them, with how much they own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AdminUserSummary {
+    pub id: String,
+    pub email: String,
+    pub display_name: Option<String>,
+    pub is_active: bool,
+    pub is_admin: bool,
+    pub created: Option<String>,
+    pub updated: Option<String>,
+    pub notebook_count: i64,
+    pub source_count: i64,
+    pub note_count: i64,
+    pub episode_count: i64,
+}
+
+/// A notebook or episode a user owns, as an admin's listing shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AdminNamed {
+    pub id: String,
+    pub name: String,
+    pub created: Option<String>,
+    pub updated: Option<String>,
+}
+
+/// A source or note a user owns, as an admin's listing shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AdminTitled {
+    pub id: String,
+    pub title: Option<String>,
+    pub created: Option<String>,
+    pub updated: Option<String>,
+}
+
+/// One user as an admin sees them in detail: the summary and what they own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AdminUserDetail {
+    #[serde(flatten)]
+    pub summary: AdminUserSummary,
+    pub notebooks: Vec<AdminNamed>,
+    pub sources: Vec<AdminTitled>,
+    pub notes: Vec<AdminTitled>,
+    pub episodes: Vec<AdminNamed>,
+}

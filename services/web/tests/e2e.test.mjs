@@ -5,7 +5,8 @@
 //
 // The last step (the generated episode's player) needs a worker and a stand-in AI server:
 // it runs when FAKE_AI_URL is set (scripts/browser-test sets it when `ephitup-fake-ai` is
-// built) and is skipped with a note otherwise.
+// built) and is skipped with a note otherwise; so is the insight made by a transformation.
+// The admin step signs up as ADMIN_EMAIL (scripts/browser-test lists it in ADMIN_EMAILS).
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -17,6 +18,7 @@ const BASE = process.env.BASE_URL;
 const ARTIFACTS = process.env.ARTIFACTS_DIR || "test-artifacts/browser";
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const FAKE_AI_URL = process.env.FAKE_AI_URL || "";
+const ADMIN_EMAIL = process.env.ADMIN_EMAIL || "";
 const TIMEOUT = 20_000;
 
 const email = `ui-${Date.now()}@example.com`;
@@ -134,6 +136,58 @@ test("the UI works end to end through the proxy", async (t) => {
     await shot("03-settings");
   });
 
+  await t.test("source settings, a transformation and the default prompt are saved", async () => {
+    await page.getByLabel("Embed new sources for search").selectOption("always");
+    await page.getByLabel("Delete uploaded files once their text is read").selectOption("no");
+    await page.getByRole("button", { name: "Save source settings" }).click();
+    await page.getByText("Source settings saved").waitFor();
+    const create = page.getByRole("form", { name: "New transformation" });
+    await create.getByLabel("Name").fill("tldr");
+    await create.getByLabel("Title").fill("TL;DR");
+    await create.getByLabel("Prompt").fill("One sentence, no more.");
+    await create.getByLabel("Run on every new source").check();
+    await create.getByRole("button", { name: "Create transformation" }).click();
+    await page.getByRole("list", { name: "Transformations" }).getByRole("listitem").filter({ hasText: "TL;DR" }).getByText("runs on every new source").waitFor();
+    await page.getByLabel("Put before every transformation").fill("Answer briefly.");
+    await page.getByRole("button", { name: "Save default prompt" }).click();
+    await page.getByText("Default prompt saved").waitFor();
+    await page.reload();
+    await page.getByRole("heading", { name: "Settings" }).waitFor();
+    assert.equal(await page.getByLabel("Embed new sources for search").inputValue(), "always");
+    assert.equal(await page.getByLabel("Delete uploaded files once their text is read").inputValue(), "no");
+    assert.equal(await page.getByLabel("Put before every transformation").inputValue(), "Answer briefly.");
+    await shot("03b-settings-content");
+  });
+
+  await t.test("a transformation makes an insight on the source's page", async (st) => {
+    if (!FAKE_AI_URL) {
+      console.log("SKIP insight step: no stand-in AI server (FAKE_AI_URL unset)");
+      st.skip("no stand-in AI server");
+      return;
+    }
+    const addModel = page.getByRole("form", { name: "Add a model" });
+    await addModel.getByLabel("Model name").fill("fake-model");
+    await addModel.getByLabel("Provider").selectOption("openai");
+    await addModel.getByLabel("Used for").selectOption("language");
+    await addModel.getByRole("button", { name: "Add model" }).click();
+    const defaults = page.getByRole("form", { name: "Default models" });
+    await defaults.getByLabel("Transformations").selectOption({ label: "fake-model (openai)" });
+    await defaults.getByRole("button", { name: "Save defaults" }).click();
+    await page.getByText("Defaults saved").waitFor();
+    await page.getByRole("link", { name: "Notebooks" }).click();
+    await page.getByRole("link", { name: "Research" }).click();
+    await page.getByRole("link", { name: "Hyper notes" }).click();
+    await page.getByRole("heading", { name: "Hyper notes" }).waitFor();
+    await page.locator(".badge", { hasText: "completed" }).waitFor({ timeout: 60_000 }); // the page refreshes while processing
+    await page.getByLabel("Transformation").selectOption({ label: "Summary" });
+    await page.getByRole("button", { name: "Make insight" }).click();
+    const insight = page.getByRole("list", { name: "Insights" }).getByRole("listitem").filter({ hasText: "Summary" });
+    await insight.getByText("Output of fake-model").waitFor({ timeout: 60_000 });
+    await insight.getByRole("button", { name: "Save as note" }).click();
+    await page.getByText("Insight saved as a note").waitFor();
+    await shot("03c-source-insights");
+  });
+
   let episodeName;
   await t.test("a podcast is submitted and its job appears with live progress", async () => {
     await page.getByRole("link", { name: "Podcasts" }).click();
@@ -203,5 +257,32 @@ test("the UI works end to end through the proxy", async (t) => {
     await page.getByLabel("Password").fill(password);
     await page.getByRole("button", { name: "Log in" }).click();
     await page.getByRole("link", { name: "Research" }).waitFor();
+  });
+
+  await t.test("an admin sees every user, deactivates one and clears their data", async (st) => {
+    if (!ADMIN_EMAIL) {
+      console.log("SKIP admin step: ADMIN_EMAIL unset");
+      st.skip("no admin email");
+      return;
+    }
+    assert.equal(await page.getByRole("link", { name: "Admin" }).count(), 0, "a non-admin sees the admin link");
+    await page.getByRole("button", { name: "Log out" }).click();
+    await page.getByRole("link", { name: "Create an account" }).click();
+    await page.getByLabel("Email").fill(ADMIN_EMAIL);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.getByRole("heading", { name: "Notebooks", exact: true }).waitFor();
+    await page.getByRole("link", { name: "Admin" }).click();
+    await page.getByRole("heading", { name: "Admin" }).waitFor();
+    const row = page.getByRole("table", { name: "Users" }).getByRole("row").filter({ hasText: email });
+    await row.waitFor();
+    assert.notEqual((await row.getByRole("cell").nth(1).textContent()).trim(), "0", "the tester has notebooks");
+    await row.getByRole("button", { name: "Deactivate" }).click();
+    await row.getByRole("button", { name: "Reactivate" }).waitFor();
+    assert.equal((await row.getByRole("cell").first().textContent()).trim(), "inactive");
+    await row.getByRole("button", { name: "Clear data" }).click(); // the confirm dialog is accepted
+    await page.getByText("User data cleared successfully.").waitFor();
+    await page.getByRole("table", { name: "Users" }).getByRole("row").filter({ hasText: email }).getByRole("cell").nth(1).filter({ hasText: /^0$/ }).waitFor();
+    await shot("08-admin");
   });
 });

@@ -5,21 +5,22 @@
 //!   stops claiming, drains, and hands back what did not finish.
 //! - [`task`]: one claimed job: its heartbeat, its outcome (`completed`, `failed`, handed back).
 //! - [`jobs`]: what the jobs do (`generate_podcast`, `process_source`, and the test-only `noop`),
-//!   with [`ai`] (OpenAI-compatible HTTP), [`mp3`] (joining clips), [`fetch`] (links, refusing
-//!   private addresses), [`public`] (the client for users' own provider URLs: public addresses
-//!   only) and [`extract`] (text from files). Audio is kept by
+//!   with [`ai`] (OpenAI-compatible HTTP, shared with the API from `ephitup-store`; users' own
+//!   base URLs reach public addresses only), [`mp3`] (joining clips), [`fetch`] (links, refusing
+//!   private addresses) and [`extract`] (text from files). Audio is kept by
 //!   `ephitup_store::AudioStore` (files under `DATA_PATH`, or S3), which the API reads too.
 
-pub mod ai;
 pub mod extract;
 pub mod fetch;
 pub mod jobs;
 pub mod mp3;
-pub mod public;
 pub mod queue;
 pub mod settings;
 pub mod task;
 pub mod wake;
+
+/// The AI calls live in `ephitup-store` (the API runs transformations with them too).
+pub use ephitup_store::ai;
 
 use std::sync::Arc;
 
@@ -41,12 +42,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         db: db.clone(),
         secrets,
         audio,
-        http: ai::http_client()?,
-        provider_http: if cli.allow_private_provider_urls { ai::http_client()? } else { public::client()? },
-        private_providers: cli.allow_private_provider_urls,
+        clients: ai::Clients::new(cli.allow_private_provider_urls)?,
         data_path: cli.data_path.clone(),
-        fallback_key: std::env::var("OPENAI_API_KEY").ok().filter(|k| !k.is_empty()),
-        fallback_base_url: std::env::var("OPENAI_BASE_URL").ok().filter(|u| !u.is_empty()),
+        fallback: ai::Fallback::from_env(),
         links: if cli.allow_private_links { fetch::Private::Allow } else { fetch::Private::Refuse },
     });
     let shutdown = CancellationToken::new();

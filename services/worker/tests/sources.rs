@@ -42,7 +42,7 @@ impl Setup {
             title: title.map(Into::into),
             content: content.map(Into::into),
             asset,
-            notebooks: vec![],
+            ..NewSource::default()
         };
         let source = sources::create(&self.conn, &self.owner, new).await.unwrap();
         let job_id = source.command_id.clone().unwrap();

@@ -94,6 +94,7 @@ async fn register(
         StoreError::Conflict => ApiError::BadRequest("Email already registered".into()),
         other => store("User")(other),
     })?;
+    let user = sync_admin(&state, user).await?;
     Ok((StatusCode::CREATED, axum::Json(token_for(&state, user)?)))
 }
 
@@ -144,7 +145,17 @@ async fn login(
         return Err(ApiError::Forbidden("Inactive user".into()));
     }
     let user = users::get(&state.db, &credentials.id).await.map_err(store("User"))?;
+    let user = sync_admin(&state, user).await?;
     Ok(axum::Json(token_for(&state, user)?))
+}
+
+/// The user with `is_admin` as `ADMIN_EMAILS` says now (stored when it changed).
+async fn sync_admin(state: &AppState, user: User) -> ApiResult<User> {
+    let is_admin = state.settings.is_admin_email(&user.email);
+    if user.is_admin == is_admin {
+        return Ok(user);
+    }
+    ephitup_store::repo::admin::sync_admin(&state.db, &user.id, is_admin).await.map_err(store("User"))
 }
 
 /// An argon2id hash of a random password, verified against when the email is unknown.

@@ -2,18 +2,23 @@
 //! registered with `utoipa_axum::routes!`: the handler's `#[utoipa::path]` gives the path the
 //! route is served at and the operation the OpenAPI document shows (see `crate::openapi`).
 
+mod admin;
 mod auth;
 mod commands;
 mod context;
 mod episode_profiles;
+mod fallback;
 mod health;
+mod insights;
 mod models;
 mod notebooks;
 mod notes;
 mod podcasts;
 mod provider_secrets;
+mod settings;
 mod sources;
 mod speaker_profiles;
+mod transformations;
 
 use std::sync::Arc;
 
@@ -27,6 +32,9 @@ use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
     let (router, doc) = documented(state.settings.upload_max_bytes).split_for_parts();
+    // Unserved paths and methods answer in the API's error shape (see `fallback`). Set on the
+    // whole router: nested routers are flattened into it, so every path gets the 405 one.
+    let router = router.fallback(fallback::not_found).method_not_allowed_fallback(fallback::method_not_allowed);
     router.layer(Extension(Arc::new(doc))).with_state(state)
 }
 
@@ -45,7 +53,11 @@ pub fn documented(upload_limit: usize) -> OpenApiRouter<AppState> {
         .nest("/speaker-profiles", speaker_profiles::router())
         .nest("/provider-secrets", provider_secrets::router())
         .nest("/commands", commands::router())
-        .nest("/chat", context::router());
+        .nest("/chat", context::router())
+        .nest("/settings", settings::router())
+        .nest("/transformations", transformations::router())
+        .merge(insights::router())
+        .nest("/admin", admin::router());
     let mut documented = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(health::root_router()).nest("/api", api);
     openapi::qualify_operation_ids(documented.get_openapi_mut());
     documented

@@ -161,34 +161,42 @@ async fn read_defaults(State(state): State<AppState>, user: CurrentUser) -> ApiR
     path = "/defaults",
     tag = "models",
     security(("bearer" = [])),
-    request_body = DefaultModels,
+    request_body(content = DefaultModels, description = "Only the fields to change: a model id sets one, `null` clears one, an absent field is kept"),
     responses(
         (status = 200, description = "The defaults as stored", body = DefaultModels),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not `application/json`", body = ErrorBody),
-        (status = 422, description = "A default that is not one of the caller's models, or a field of the wrong shape", body = ErrorBody),
+        (status = 422, description = "A default that is not one of the caller's models, an unknown field, or a field of the wrong shape", body = ErrorBody),
     )
 )]
 async fn update_defaults(
     State(state): State<AppState>,
     user: CurrentUser,
-    Json(body): Json<DefaultModels>,
+    Json(body): Json<serde_json::Map<String, serde_json::Value>>,
 ) -> ApiResult<axum::Json<DefaultModels>> {
-    // Every default must be one of the caller's models.
-    for (field, id) in body.entries() {
-        if let Some(id) = id {
-            match models::get(&state.db, user.id(), id).await {
-                Ok(_) => {}
+    // The original client sends one field per change: what is absent is kept.
+    let mut changes = Vec::new();
+    for (field, value) in &body {
+        let Some(field) = DefaultModels::FIELDS.iter().copied().find(|f| *f == field.as_str()) else {
+            return Err(ApiError::Unprocessable(format!("{field}: unknown field")));
+        };
+        let id = match value {
+            serde_json::Value::Null => None,
+            // Every default must be one of the caller's models; its full id is kept.
+            serde_json::Value::String(id) => match models::get(&state.db, user.id(), id).await {
+                Ok(model) => Some(model.id),
                 Err(StoreError::NotFound) => {
                     return Err(ApiError::Unprocessable(format!("{field}: no such model `{id}`")));
                 }
                 Err(e) => return Err(store("Model")(e)),
-            }
-        }
+            },
+            _ => return Err(ApiError::Unprocessable(format!("{field}: a model id or null"))),
+        };
+        changes.push((field, id));
     }
-    Ok(axum::Json(models::set_defaults(&state.db, user.id(), &body).await.map_err(store("Defaults"))?))
+    Ok(axum::Json(models::merge_defaults(&state.db, user.id(), &changes).await.map_err(store("Defaults"))?))
 }
 
 /// Which providers the caller can use now (a key is set) and what each offers.

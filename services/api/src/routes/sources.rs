@@ -1,14 +1,18 @@
 //! `/api/sources`: text, link and upload sources, as multipart (`POST /sources`) or JSON
 //! (`POST /sources/json`). Uploads are stored per user under `DATA_PATH/uploads/<user>/`
 //! with generated names (the client's file name is never a path), within a size limit.
-//! Every source gets a `process_source` job the worker fills it in from.
+//! Every source gets a `process_source` job the worker fills it in from; the job carries what
+//! the source asked for (`embed`, `delete_source`, `transformations`), decided here from the
+//! request and the caller's settings (`default_embedding_option`, `auto_delete_files`).
 
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use ephitup_store::StoreError;
 use ephitup_store::records::{Asset, Source, SourceDetail};
-use ephitup_store::repo::sources::{self, NewSource, Page};
+use ephitup_store::repo::sources::{self, NewSource, Page, Retry};
+use ephitup_store::repo::{transformations, user_settings};
 use serde::{Deserialize, Serialize};
 use tower::ServiceExt;
 use utoipa::{IntoParams, ToSchema};
@@ -26,6 +30,7 @@ pub fn router(upload_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(create_json))
         .routes(routes!(read, update, remove))
         .routes(routes!(status))
+        .routes(routes!(retry))
         .routes(routes!(download))
 }
 
@@ -38,6 +43,9 @@ struct Submitted {
     title: Option<String>,
     notebooks: Vec<String>,
     file: Option<(String, Vec<u8>)>,
+    embed: Option<bool>,
+    delete_source: Option<bool>,
+    transformations: Vec<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -50,6 +58,16 @@ struct JsonSource {
     title: Option<String>,
     #[serde(default)]
     notebooks: Vec<String>,
+    /// One notebook id (the original's older field; `notebooks` is the list).
+    notebook_id: Option<String>,
+    /// Embed the text once extracted (with `default_embedding_option: ask`; `always` and
+    /// `never` decide by themselves).
+    embed: Option<bool>,
+    /// Drop an uploaded file once its text is kept (default: `auto_delete_files`).
+    delete_source: Option<bool>,
+    /// Transformation ids to run on the text, each saving an insight (the caller's
+    /// `apply_default` ones run anyway).
+    transformations: Option<Vec<String>>,
     /// Accepted for the original clients; processing is always asynchronous.
     #[serde(default)]
     async_processing: Option<bool>,
@@ -72,6 +90,14 @@ struct SourceForm {
     title: Option<String>,
     /// A JSON array of the caller's notebook ids to link the source to.
     notebooks: Option<String>,
+    /// One notebook id (the original's older field).
+    notebook_id: Option<String>,
+    /// `true` or `false`: embed the text once extracted (with `default_embedding_option: ask`).
+    embed: Option<String>,
+    /// `true` or `false`: drop an uploaded file once its text is kept (default: `auto_delete_files`).
+    delete_source: Option<String>,
+    /// A JSON array of transformation ids to run on the text, each saving an insight.
+    transformations: Option<String>,
     /// Accepted for the original clients; processing is always asynchronous.
     async_processing: Option<String>,
 }
@@ -86,7 +112,7 @@ struct SourceForm {
         (status = 201, description = "Created; a job fills in its text and title", body = Source),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 404, description = "A notebook is not the caller's", body = ErrorBody),
+        (status = 404, description = "A notebook or transformation is not the caller's", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not `application/json`", body = ErrorBody),
         (status = 422, description = "A bad type, missing content or file, a bad URL, or a field of the wrong shape", body = ErrorBody),
@@ -98,13 +124,18 @@ async fn create_json(
     Json(body): Json<JsonSource>,
 ) -> ApiResult<(StatusCode, axum::Json<Source>)> {
     let _ = body.async_processing;
+    let mut notebooks = body.notebooks;
+    notebooks.extend(body.notebook_id.filter(|n| !n.trim().is_empty()));
     let submitted = Submitted {
         kind: Some(body.kind),
         content: body.content,
         url: body.url,
         title: body.title,
-        notebooks: body.notebooks,
+        notebooks,
         file: None,
+        embed: body.embed,
+        delete_source: body.delete_source,
+        transformations: body.transformations.unwrap_or_default(),
     };
     create(&state, &user, submitted).await
 }
@@ -119,9 +150,9 @@ async fn create_json(
         (status = 201, description = "Created; a job fills in its text and title", body = Source),
         (status = 400, description = "A malformed multipart body (axum's plain-text message when it is not multipart at all)"),
         (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 404, description = "A notebook is not the caller's", body = ErrorBody),
+        (status = 404, description = "A notebook or transformation is not the caller's", body = ErrorBody),
         (status = 413, description = "The file is larger than the upload limit", body = ErrorBody),
-        (status = 422, description = "A bad type, missing content or file, a bad URL, bad `notebooks`, or an unknown part", body = ErrorBody),
+        (status = 422, description = "A bad type, missing content or file, a bad URL, bad `notebooks` or `transformations`, a flag that is not true or false, or an unknown part", body = ErrorBody),
     )
 )]
 async fn create_multipart(
@@ -151,7 +182,8 @@ async fn create_multipart(
                 }
                 s.file = Some((file_name, bytes.to_vec()));
             }
-            "type" | "content" | "url" | "title" | "notebooks" | "async_processing" => {
+            "type" | "content" | "url" | "title" | "notebooks" | "notebook_id" | "embed" | "delete_source"
+            | "transformations" | "async_processing" => {
                 let text = field.text().await.map_err(bad)?;
                 match name.as_str() {
                     "type" => s.kind = Some(text),
@@ -159,9 +191,18 @@ async fn create_multipart(
                     "url" => s.url = Some(text),
                     "title" => s.title = Some(text),
                     "notebooks" if !text.trim().is_empty() => {
-                        s.notebooks = serde_json::from_str(&text)
+                        let listed: Vec<String> = serde_json::from_str(&text)
                             .map_err(|_| ApiError::Unprocessable("notebooks: a JSON array of notebook ids".into()))?;
+                        s.notebooks.extend(listed);
                     }
+                    "notebook_id" if !text.trim().is_empty() => s.notebooks.push(text.trim().to_string()),
+                    "transformations" if !text.trim().is_empty() => {
+                        s.transformations = serde_json::from_str(&text).map_err(|_| {
+                            ApiError::Unprocessable("transformations: a JSON array of transformation ids".into())
+                        })?;
+                    }
+                    "embed" => s.embed = flag("embed", &text)?,
+                    "delete_source" => s.delete_source = flag("delete_source", &text)?,
                     _ => {}
                 }
             }
@@ -171,8 +212,47 @@ async fn create_multipart(
     create(&state, &user, s).await
 }
 
+/// A form's boolean, as the original client sends them (`true`/`false`); empty means unsaid.
+fn flag(field: &str, text: &str) -> ApiResult<Option<bool>> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "" => Ok(None),
+        "true" | "1" | "yes" | "on" => Ok(Some(true)),
+        "false" | "0" | "no" | "off" => Ok(Some(false)),
+        _ => Err(ApiError::Unprocessable(format!("{field}: true or false"))),
+    }
+}
+
+/// The transformations a new source runs: those it names (each visible to the caller, by its
+/// full id) and the caller's `apply_default` ones, each once.
+async fn transformations_for(state: &AppState, user: &CurrentUser, named: &[String]) -> ApiResult<Vec<String>> {
+    if named.len() > 50 {
+        return Err(ApiError::Unprocessable("transformations: at most 50".into()));
+    }
+    let mut ids = Vec::new();
+    for id in named {
+        let t = transformations::get(&state.db, user.id(), id).await.map_err(|e| match e {
+            StoreError::NotFound => ApiError::NotFound(format!("Transformation {id} not found")),
+            other => store("Transformation")(other),
+        })?;
+        ids.push(t.id);
+    }
+    ids.extend(transformations::applied_by_default(&state.db, user.id()).await.map_err(store("Transformation"))?);
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| seen.insert(id.clone()));
+    Ok(ids)
+}
+
 async fn create(state: &AppState, user: &CurrentUser, s: Submitted) -> ApiResult<(StatusCode, axum::Json<Source>)> {
     let kind = s.kind.unwrap_or_default();
+    // Everything that can refuse the request is checked before a file is written.
+    let transformations = transformations_for(state, user, &s.transformations).await?;
+    let settings = user_settings::get(&state.db, user.id()).await.map_err(store("Settings"))?;
+    let embed = match settings.default_embedding_option.as_str() {
+        "always" => true,
+        "never" => false,
+        _ => s.embed.unwrap_or(false),
+    };
+    let delete_source = kind == "upload" && s.delete_source.unwrap_or(settings.auto_delete_files == "yes");
     let title = s.title.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
     let (content, asset) = match kind.as_str() {
         "text" => {
@@ -195,7 +275,7 @@ async fn create(state: &AppState, user: &CurrentUser, s: Submitted) -> ApiResult
         _ => return Err(ApiError::Unprocessable("type: one of text, link, upload".into())),
     };
     let file_path = asset.file_path.clone();
-    let new = NewSource { kind, title, content, asset, notebooks: s.notebooks };
+    let new = NewSource { kind, title, content, asset, notebooks: s.notebooks, embed, delete_source, transformations };
     match sources::create(&state.db, user.id(), new).await {
         Ok(source) => Ok((StatusCode::CREATED, axum::Json(source))),
         Err(e) => {
@@ -429,6 +509,32 @@ async fn remove(State(state): State<AppState>, user: CurrentUser, Path(id): Path
         }
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    post,
+    path = "/{id}/retry",
+    tag = "sources",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The source's id")),
+    responses(
+        (status = 200, description = "Its processing job is queued again (same job, same options)", body = Source),
+        (status = 400, description = "It is being processed now (queued, or running under a live lease)", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such source of the caller", body = ErrorBody),
+    )
+)]
+async fn retry(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Source>> {
+    match sources::retry(&state.db, user.id(), &id).await.map_err(store("Source"))? {
+        Retry::Queued => Ok(axum::Json(sources::get(&state.db, user.id(), &id).await.map_err(store("Source"))?)),
+        Retry::Busy => {
+            Err(ApiError::BadRequest("Source is already processing. Cannot retry while processing is active.".into()))
+        }
+    }
 }
 
 /// The stored file of a source, only if it lies under `DATA_PATH/uploads`.

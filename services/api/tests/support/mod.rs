@@ -139,3 +139,66 @@ impl Drop for Api {
         let _ = self.child.wait();
     }
 }
+
+/// A real `ephitup-worker` on the API's database and data directory (so it reads the API's
+/// key file and uploads), stopped when dropped.
+pub struct Worker {
+    child: Child,
+    pub log: std::path::PathBuf,
+}
+
+impl Api {
+    /// Starts a worker for this API (it must be built: `ephitup-worker`); waits until it is ready.
+    pub fn worker(&self, args: &[&str]) -> Worker {
+        let log = self.data.path().join("worker.log");
+        let child = Command::new(ephitup_testkit::workspace_bin("ephitup-worker"))
+            .args(["--poll-interval", "200ms"])
+            .args(args)
+            .envs(self.db.env())
+            .env("DATA_PATH", self.data.path())
+            .env("WORKER_ID", "api-test-worker")
+            .env("RUST_LOG", "info")
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("OPENAI_BASE_URL")
+            .env_remove("FERNET_SECRET_KEY")
+            .env_remove("S3_BUCKET_NAME")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("worker log"))
+            .spawn()
+            .expect("spawn ephitup-worker");
+        let worker = Worker { child, log };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !worker.log().contains("ready:") {
+            assert!(Instant::now() < deadline, "the worker did not become ready:\n{}", worker.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        worker
+    }
+
+    /// Polls `GET path` until `done` holds for its body (at most a minute); returns the body.
+    pub async fn wait_for(&self, path: &str, token: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let (_, body) = self.call(Method::GET, path, Some(token), None).await;
+            if done(&body) {
+                return body;
+            }
+            assert!(Instant::now() < deadline, "GET {path} never got there: {body}\n{}", self.log());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Worker {
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,8 +1,10 @@
 //! Repositories: every query the app runs, in one place, each scoped to its owner. A row of
 //! another user is reported exactly like a missing one ([`StoreError::NotFound`]).
 
+pub mod admin;
 pub mod context;
 pub mod episode_profiles;
+pub mod insights;
 pub mod jobs;
 pub mod models;
 pub mod notebooks;
@@ -12,6 +14,8 @@ mod profiles;
 pub mod provider_secrets;
 pub mod sources;
 pub mod speaker_profiles;
+pub mod transformations;
+pub mod user_settings;
 pub mod users;
 
 use serde::de::DeserializeOwned;

@@ -82,24 +82,32 @@ pub async fn defaults(db: &Db, owner: &str) -> Result<DefaultModels, StoreError>
     Ok(found.into_iter().next().unwrap_or_default())
 }
 
-/// Replaces the owner's defaults (the caller checks the ids are the owner's models). One
-/// record per owner, keyed by the owner's own key.
-pub async fn set_defaults(db: &Db, owner: &str, defaults: &DefaultModels) -> Result<DefaultModels, StoreError> {
+/// Changes some of the owner's defaults (the caller checks the ids are the owner's models):
+/// each `(field, Some(id))` sets one, each `(field, None)` clears one; fields not named keep
+/// their values. `field` must be one of [`DefaultModels::FIELDS`].
+pub async fn merge_defaults(
+    db: &Db,
+    owner: &str,
+    changes: &[(&'static str, Option<String>)],
+) -> Result<DefaultModels, StoreError> {
     let owner_k = owner_key(owner)?;
-    let sets: Vec<String> = DefaultModels::FIELDS.iter().map(|f| format!("{f} = ${f}")).collect();
+    let mut sets = vec!["owner = type::record('user', $owner)".to_string()];
     let mut binds = vec![("owner", json!(owner_k.as_str()))];
-    for (field, value) in defaults.entries() {
-        binds.push((field, json!(value)));
+    for (field, value) in changes {
+        if !DefaultModels::FIELDS.contains(field) {
+            return Err(StoreError::Shape(format!("`{field}` is not a default model field")));
+        }
+        match value {
+            Some(id) => {
+                sets.push(format!("{field} = ${field}"));
+                binds.push((field, json!(id)));
+            }
+            None => sets.push(format!("{field} = NONE")),
+        }
     }
-    let _: Vec<Value> = rows(
-        db,
-        &format!(
-            "UPSERT type::record('default_models', $owner) SET owner = type::record('user', $owner), {} RETURN NONE",
-            sets.join(", ")
-        ),
-        binds,
-    )
-    .await?;
+    let _: Vec<Value> =
+        rows(db, &format!("UPSERT type::record('default_models', $owner) SET {} RETURN NONE", sets.join(", ")), binds)
+            .await?;
     self::defaults(db, owner).await
 }
 

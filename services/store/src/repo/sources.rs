@@ -1,5 +1,6 @@
 //! Sources of one owner: created with their `process_source` job and their notebook links in
-//! one transaction; linked to and unlinked from notebooks (`reference`: source → notebook).
+//! one transaction; linked to and unlinked from notebooks (`reference`: source → notebook);
+//! processed (text saved together with the transformation jobs it asks for); retried.
 
 use serde_json::{Value, json};
 
@@ -12,7 +13,8 @@ use crate::records::{Asset, Source, SourceDetail};
 pub const PROCESS_SOURCE: &str = "process_source";
 
 const FIELDS: &str = "<string> id AS id, title, topics, asset, false AS embedded, 0 AS embedded_chunks, \
-     0 AS insights_count, <string> created AS created, <string> updated AS updated, \
+     array::len((SELECT VALUE id FROM source_insight WHERE source = $parent.id)) AS insights_count, \
+     <string> created AS created, <string> updated AS updated, \
      (IF command THEN <string> command ELSE NONE END) AS command_id, command.status AS status";
 
 fn key(id: &str) -> Result<RecordKey, StoreError> {
@@ -20,7 +22,7 @@ fn key(id: &str) -> Result<RecordKey, StoreError> {
 }
 
 /// A new source.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NewSource {
     /// `text`, `link` or `upload`.
     pub kind: String,
@@ -30,6 +32,14 @@ pub struct NewSource {
     pub asset: Asset,
     /// Notebook ids, already checked to be the owner's.
     pub notebooks: Vec<String>,
+    /// Embed the text once it is extracted. Kept on the job (`args.embed`) for the embedding
+    /// step (issue 16), which acts on it; nothing embeds yet.
+    pub embed: bool,
+    /// Drop an uploaded file once its text is kept (`args.delete_source`).
+    pub delete_source: bool,
+    /// Transformation ids (visible to the owner) to run on the text, each saving an insight
+    /// (`args.transformations`).
+    pub transformations: Vec<String>,
 }
 
 /// Writes the source, its job and its links together; returns the source.
@@ -48,7 +58,8 @@ pub async fn create(db: &Db, owner: &str, new: NewSource) -> Result<Source, Stor
             LET $source = (CREATE ONLY source SET title = $title, full_text = $content,
                            asset = { url: $url, file_path: $file_path }, owner = $o).id;
             LET $job = (CREATE ONLY command SET app = $app, name = $job_name, status = 'new', owner = $o,
-                        args = { source_id: <string> $source, kind: $kind }).id;
+                        args = { source_id: <string> $source, kind: $kind, embed: $embed,
+                                 delete_source: $delete_source, transformations: $transformations }).id;
             UPDATE $source SET command = $job;
             FOR $nb IN $notebooks {
                 LET $notebook = type::record('notebook', $nb);
@@ -66,6 +77,9 @@ pub async fn create(db: &Db, owner: &str, new: NewSource) -> Result<Source, Stor
             ("job_name", json!(PROCESS_SOURCE)),
             ("kind", json!(new.kind)),
             ("notebooks", json!(notebook_keys)),
+            ("embed", json!(new.embed)),
+            ("delete_source", json!(new.delete_source)),
+            ("transformations", json!(new.transformations)),
         ],
     )
     .await?;
@@ -204,7 +218,93 @@ pub async fn source_work(db: &Db, owner: &str, id: &str) -> Result<SourceWork, S
     .await
 }
 
-/// Saves a processed source's text and title.
-pub async fn save_text(db: &Db, owner: &str, id: &str, title: &str, full_text: &str) -> Result<(), StoreError> {
-    super::update_owned(db, "source", owner, id, vec![("title", json!(title)), ("full_text", json!(full_text))]).await
+/// What processing a source produced.
+#[derive(Debug, Clone)]
+pub struct Processed<'a> {
+    pub title: &'a str,
+    pub full_text: &'a str,
+    /// The `process_source` job (`command:…`): the transformation jobs are named after it, so
+    /// a job run again after its worker died queues none twice.
+    pub job_id: &'a str,
+    /// Transformation ids to run on the text, one `run_transformation` job each.
+    pub transformations: &'a [String],
+    /// The uploaded file is dropped: the row stops naming it (the caller removes the file
+    /// after this commits, so a crash in between leaves an unnamed file, never a row naming
+    /// a missing one).
+    pub forget_file: bool,
+}
+
+/// Saves a processed source's text and title, and queues its transformation jobs, in one
+/// transaction.
+pub async fn save_processed(db: &Db, owner: &str, id: &str, p: Processed<'_>) -> Result<(), StoreError> {
+    let (owner_k, key) = (owner_key(owner)?, key(id)?);
+    let job = RecordKey::parse("command", p.job_id).ok_or(StoreError::NotFound)?;
+    let jobs: Vec<Value> = p
+        .transformations
+        .iter()
+        .map(|t| json!({"key": super::insights::job_key(job.as_str(), t), "transformation_id": t}))
+        .collect();
+    let saved: Vec<Value> = rows(
+        db,
+        "{
+            LET $o = type::record('user', $owner);
+            LET $s = type::record('source', $key);
+            LET $updated = (UPDATE $s SET title = $title, full_text = $full_text WHERE owner = $o RETURN VALUE id);
+            IF !$updated { RETURN []; };
+            IF $forget_file { UPDATE $s SET asset.file_path = NONE; };
+            FOR $j IN $jobs {
+                LET $job = type::record('command', $j.key);
+                IF !(SELECT VALUE id FROM $job) {
+                    CREATE $job SET app = $app, name = $job_name, status = 'new', owner = $o,
+                        args = { source_id: <string> $s, transformation_id: $j.transformation_id };
+                };
+            };
+            RETURN [<string> $s];
+        }",
+        vec![
+            ("owner", json!(owner_k.as_str())),
+            ("key", json!(key.as_str())),
+            ("title", json!(p.title)),
+            ("full_text", json!(p.full_text)),
+            ("forget_file", json!(p.forget_file)),
+            ("jobs", json!(jobs)),
+            ("app", json!(super::podcasts::APP)),
+            ("job_name", json!(super::insights::RUN_TRANSFORMATION)),
+        ],
+    )
+    .await?;
+    if saved.is_empty() { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+/// What a retry did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Retry {
+    /// The processing job is queued again (`new`).
+    Queued,
+    /// Its job is queued or running under a live lease: nothing to retry.
+    Busy,
+}
+
+/// Queues a source's processing job again when it failed, was canceled, completed, or is
+/// stuck (running with an expired lease, its worker gone). Its arguments (embed, file
+/// deletion, transformations) stay as they were; a worker still holding it loses its lease.
+pub async fn retry(db: &Db, owner: &str, id: &str) -> Result<Retry, StoreError> {
+    let source = get(db, owner, id).await?;
+    let owner_k = owner_key(owner)?;
+    let Some(job) = source.command_id.as_deref().and_then(|j| RecordKey::parse("command", j)) else {
+        // Every source gets a job at creation; one without cannot be processed again.
+        return Err(StoreError::Shape(format!("source {id} has no processing job")));
+    };
+    let queued: Vec<Value> = rows(
+        db,
+        "UPDATE type::record('command', $job) SET status = 'new', attempts = 0, error_message = NONE,
+             result = NONE, progress = NONE, lease_owner = NONE, lease_expires = NONE, heartbeat = NONE,
+             updated = time::now()
+         WHERE owner = type::record('user', $owner) AND (status IN ['failed', 'canceled', 'completed']
+             OR (status = 'running' AND (lease_expires = NONE OR lease_expires < time::now())))
+         RETURN VALUE <string> id",
+        vec![("job", json!(job.as_str())), ("owner", json!(owner_k.as_str()))],
+    )
+    .await?;
+    Ok(if queued.is_empty() { Retry::Busy } else { Retry::Queued })
 }

@@ -6,6 +6,9 @@
 //!   gets `{"transcript": [{speaker, dialogue}]}` (speakers from a `Speakers: A, B` line of the
 //!   prompt, else Host and Guest), any other an outline `{"segments": [{name, description,
 //!   size}]}`. Answers come wrapped in a `<think>` block and a code fence, as some models do.
+//!   A request without `response_format` (plain text, as transformations ask) gets
+//!   `Output of <model>: <the start of the user message>` after a `<think>` block; the log
+//!   keeps its system message (`system`) so a test can check the prompt.
 //! - `POST /v1/audio/speech`: MP3 bytes (an ID3v2 tag, then 1 to 3 silent MPEG-1 Layer III
 //!   frames, the count cycling per call and recorded as `frames`).
 //! - `GET /_requests`: the log, `[{path, key, model, voice, frames, status}]`.
@@ -116,6 +119,27 @@ async fn chat(State(fake): State<Shared>, headers: HeaderMap, Json(body): Json<V
         .filter_map(|m| m["content"].as_str())
         .collect::<Vec<_>>()
         .join("\n");
+    if body.get("response_format").is_none() {
+        let message = |role: &str| {
+            body["messages"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|m| m["role"] == role)
+                .filter_map(|m| m["content"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let (system, user) = (message("system"), message("user"));
+        let extra = json!({"kind": "text", "system": system});
+        if let Some(refusal) = fake.check("/v1/chat/completions", &headers, &body, extra) {
+            return refusal;
+        }
+        let start: String = user.chars().take(60).collect();
+        let model = body["model"].as_str().unwrap_or_default();
+        let content = format!("<think>\nLet me read it.\n</think>\n\nOutput of {model}: {start}");
+        return completion(&body, &content);
+    }
     let transcript = text.to_lowercase().contains("transcript");
     let kind = if transcript { "transcript" } else { "outline" };
     if let Some(refusal) = fake.check("/v1/chat/completions", &headers, &body, json!({"kind": kind})) {
@@ -139,6 +163,11 @@ async fn chat(State(fake): State<Shared>, headers: HeaderMap, Json(body): Json<V
         json!({"segments": segments})
     };
     let content = format!("<think>\nLet me plan this.\n</think>\n```json\n{answer}\n```");
+    completion(&body, &content)
+}
+
+/// A chat completion answering `content`.
+fn completion(body: &Value, content: &str) -> Response {
     Json(json!({
         "id": "chatcmpl-fake",
         "object": "chat.completion",

@@ -8,6 +8,8 @@ import { loginView, registerView } from "./views/auth.js";
 import { notebooksView, notebookView } from "./views/notebooks.js";
 import { settingsView } from "./views/settings.js";
 import { podcastsView, episodeView } from "./views/podcasts.js";
+import { sourceView } from "./views/sources.js";
+import { adminView } from "./views/admin.js";
 
 const main = document.getElementById("main");
 const header = document.getElementById("top");
@@ -20,7 +22,9 @@ const routes = [
   [/^\/register$/, registerView, false],
   [/^\/(notebooks)?$/, notebooksView, true],
   [/^\/notebooks\/([^/]+)$/, notebookView, true],
+  [/^\/sources\/([^/]+)$/, sourceView, true],
   [/^\/settings$/, settingsView, true],
+  [/^\/admin$/, adminView, true],
   [/^\/podcasts$/, podcastsView, true],
   [/^\/podcasts\/episodes\/([^/]+)$/, episodeView, true],
 ];
@@ -62,6 +66,7 @@ async function render() {
     return;
   }
   header.hidden = !me;
+  document.getElementById("admin-link").hidden = !(me && me.is_admin);
   document.getElementById("who").textContent = me ? me.display_name || me.email : "";
   for (const link of header.querySelectorAll("nav a")) {
     const active = path === link.getAttribute("href") || path.startsWith(`${link.getAttribute("href")}/`);

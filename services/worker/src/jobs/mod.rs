@@ -4,13 +4,14 @@
 pub mod noop;
 pub mod podcast;
 pub mod source;
+pub mod transform;
 
 use std::path::PathBuf;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::bail;
 use ephitup_store::repo::jobs::{self, ClaimedJob};
-use ephitup_store::repo::{podcasts, provider_secrets, sources};
-use ephitup_store::{AudioStore, Db, SecretBox, StoreError};
+use ephitup_store::repo::{insights, podcasts, sources};
+use ephitup_store::{AudioStore, Db, SecretBox};
 
 use crate::ai::Provider;
 
@@ -21,25 +22,18 @@ pub struct Ctx {
     pub secrets: SecretBox,
     /// Where generated audio goes (files under `DATA_PATH`, or S3).
     pub audio: AudioStore,
-    /// For the operator's own endpoint (`OPENAI_BASE_URL`) and the default providers' URLs.
-    pub http: reqwest::Client,
-    /// For the providers of users' own keys: public addresses only ([`crate::public`]), or the
-    /// plain client when `ALLOW_PRIVATE_PROVIDER_URLS=true`.
-    pub provider_http: reqwest::Client,
-    /// `ALLOW_PRIVATE_PROVIDER_URLS`: users' base URLs may point at private addresses.
-    pub private_providers: bool,
+    /// The operator's client and the one for users' own base URLs (public addresses only).
+    pub clients: crate::ai::Clients,
     pub data_path: PathBuf,
-    /// `OPENAI_API_KEY`: the operator's key, for owners without their own.
-    pub fallback_key: Option<String>,
-    /// `OPENAI_BASE_URL`: the operator's endpoint, for owners without their own base URL.
-    pub fallback_base_url: Option<String>,
+    /// `OPENAI_API_KEY` / `OPENAI_BASE_URL`: the operator's key, for owners without their own.
+    pub fallback: crate::ai::Fallback,
     /// Whether link sources may point at private addresses (`--allow-private-links`).
     pub links: crate::fetch::Private,
 }
 
 /// The job names this worker takes.
 pub fn names(test_jobs: bool) -> Vec<&'static str> {
-    let mut names = vec![podcasts::GENERATE_PODCAST, sources::PROCESS_SOURCE];
+    let mut names = vec![podcasts::GENERATE_PODCAST, sources::PROCESS_SOURCE, insights::RUN_TRANSFORMATION];
     if test_jobs {
         names.push(noop::NAME);
     }
@@ -50,6 +44,7 @@ pub async fn execute(ctx: &Ctx, job: &ClaimedJob, progress: &Progress) -> anyhow
     match job.name.as_str() {
         podcasts::GENERATE_PODCAST => podcast::run(ctx, job, progress).await,
         sources::PROCESS_SOURCE => source::run(ctx, job, progress).await,
+        insights::RUN_TRANSFORMATION => transform::run(ctx, job, progress).await,
         noop::NAME => noop::run(job, progress).await,
         other => bail!("unknown job `{other}`"),
     }
@@ -78,44 +73,7 @@ impl Progress {
 /// Where to call a provider for `owner`: their own key (decrypted here, for this job only) and
 /// base URL; else, for `openai` only, the operator's `OPENAI_API_KEY`.
 pub async fn provider(ctx: &Ctx, owner: &str, name: &str) -> anyhow::Result<Provider> {
-    let default_base = default_base_url(name, ctx.fallback_base_url.as_deref());
-    match provider_secrets::get(&ctx.db, owner, name).await {
-        Ok(secret) => {
-            let key = ctx
-                .secrets
-                .decrypt(&secret.encrypted_value)
-                .map_err(|e| anyhow!("your {name} key cannot be read ({e}); save it again under AI keys"))?;
-            let base = secret
-                .base_url
-                .filter(|u| !u.trim().is_empty())
-                .or(default_base)
-                .ok_or_else(|| anyhow!("no base URL for provider `{name}`: set one with your key under AI keys"))?;
-            if !ctx.private_providers {
-                let url = reqwest::Url::parse(&base).map_err(|_| anyhow!("the base URL of `{name}` is not a URL"))?;
-                crate::public::check_url(&url).with_context(|| format!("the base URL of `{name}`"))?;
-            }
-            Ok(Provider::new(name, &base, key, ctx.provider_http.clone()))
-        }
-        Err(StoreError::NotFound) => match (&ctx.fallback_key, default_base) {
-            (Some(key), Some(base)) if name == "openai" => {
-                Ok(Provider::new(name, &base, key.clone(), ctx.http.clone()))
-            }
-            _ => bail!("no API key for provider `{name}`: add one under AI keys"),
-        },
-        Err(e) => Err(e).context("reading the provider key"),
-    }
-}
-
-fn default_base_url(provider: &str, openai_override: Option<&str>) -> Option<String> {
-    match provider {
-        "openai" => Some(openai_override.unwrap_or("https://api.openai.com/v1").to_string()),
-        "openrouter" => Some("https://openrouter.ai/api/v1".into()),
-        "groq" => Some("https://api.groq.com/openai/v1".into()),
-        "mistral" => Some("https://api.mistral.ai/v1".into()),
-        "deepseek" => Some("https://api.deepseek.com/v1".into()),
-        "xai" => Some("https://api.x.ai/v1".into()),
-        _ => None,
-    }
+    Ok(crate::ai::provider_for(&ctx.db, &ctx.secrets, &ctx.fallback, &ctx.clients, owner, name).await?)
 }
 
 /// A string argument of the job.

@@ -1,6 +1,9 @@
 //! `process_source`: fills a source's `full_text` (and `title`, when the user gave none) from
 //! what it holds — the text itself, an uploaded file under `DATA_PATH/uploads/`, or a link,
-//! fetched with [`crate::fetch`] (timeout, size cap, no private addresses).
+//! fetched with [`crate::fetch`] (timeout, size cap, no private addresses). With the text it
+//! queues the transformations the source asked for (one `run_transformation` job each, in the
+//! same transaction), then drops the uploaded file if the source said so (`delete_source`).
+//! `embed` stays on the job's arguments for the embedding step (issue 16); nothing embeds yet.
 
 use anyhow::{Context, anyhow, bail};
 use ephitup_store::repo::jobs::ClaimedJob;
@@ -50,7 +53,38 @@ pub async fn run(ctx: &Ctx, job: &ClaimedJob, progress: &Progress) -> anyhow::Re
         .filter(|t| !t.trim().is_empty())
         .or(extracted.title)
         .unwrap_or_else(|| extract::title_from_text(&extracted.text));
-    sources::save_text(&ctx.db, &job.owner, source_id, &title, &extracted.text).await?;
+    let transformations: Vec<String> = job
+        .args
+        .get("transformations")
+        .and_then(Value::as_array)
+        .map(|ts| ts.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default();
+    let drop_file = kind == "upload" && job.args.get("delete_source").and_then(Value::as_bool).unwrap_or(false);
+    let processed = sources::Processed {
+        title: &title,
+        full_text: &extracted.text,
+        job_id: &job.id,
+        transformations: &transformations,
+        forget_file: drop_file,
+    };
+    sources::save_processed(&ctx.db, &job.owner, source_id, processed).await?;
+    // The row no longer names the file (committed above): removing it now can only leave an
+    // unnamed file behind, never a source pointing at a missing one.
+    if drop_file {
+        if let Some(path) = asset.file_path.as_deref().and_then(|p| ephitup_store::files::upload(&ctx.data_path, p)) {
+            if let Err(e) = tokio::fs::remove_file(&path).await {
+                tracing::warn!("source {source_id}: its text is kept, its file {} not removed: {e}", path.display());
+            }
+        }
+    }
     progress.set("done", 1, 1).await;
-    Ok(json!({ "source_id": source_id, "title": title, "chars": extracted.text.chars().count() }))
+    let embed = job.args.get("embed").and_then(Value::as_bool).unwrap_or(false);
+    Ok(json!({
+        "source_id": source_id,
+        "title": title,
+        "chars": extracted.text.chars().count(),
+        "transformations_queued": transformations.len(),
+        "file_deleted": drop_file,
+        "embed": embed,
+    }))
 }

@@ -151,8 +151,8 @@ async function sourcesSection(ctx, nb) {
             el(
               "li",
               { dataset: { source: s.id } },
-              el("div", { class: "item-head" }, el("strong", {}, s.title || s.asset?.url || "Untitled source"), badge(s.status || "new")),
-              el("span", { class: "muted" }, s.asset?.url ? `${s.asset.url} · ` : "", `added ${when(s.created)}`),
+              el("div", { class: "item-head" }, el("a", { href: `/sources/${encodeURIComponent(s.id)}` }, el("strong", {}, s.title || s.asset?.url || "Untitled source")), badge(s.status || "new")),
+              el("span", { class: "muted" }, s.asset?.url ? `${s.asset.url} · ` : "", `added ${when(s.created)}`, s.insights_count ? ` · ${plural(s.insights_count, "insight")}` : ""),
               " ",
               el("button", {
                 type: "button",
@@ -201,6 +201,19 @@ async function sourcesSection(ctx, nb) {
   }
   panels.link.hidden = true;
   panels.upload.hidden = true;
+  let transformations = [];
+  try {
+    transformations = await api("/transformations", { signal: ctx.signal });
+  } catch (e) {
+    if (e.name !== "AbortError") showError(e);
+  }
+  const picks = transformations.map((t) => el("input", { type: "checkbox", name: "transformations", value: t.id, id: `t-${t.id.replace(/[^a-z0-9_-]/gi, "-")}` }));
+  const pickList = el(
+    "fieldset",
+    { class: "stack" },
+    el("legend", {}, "Transformations to run (optional)"),
+    picks.map((box, i) => el("div", { class: "row" }, box, el("label", { for: box.id }, transformations[i].title))),
+  );
   const form = el(
     "form",
     { class: "stack", "aria-label": "Add a source" },
@@ -209,6 +222,7 @@ async function sourcesSection(ctx, nb) {
     panels.text,
     panels.link,
     panels.upload,
+    transformations.length ? pickList : null,
     el("div", { class: "row" }, el("button", { type: "submit" }, "Add source")),
   );
   form.addEventListener("submit", (e) => {
@@ -218,6 +232,7 @@ async function sourcesSection(ctx, nb) {
       data.append("type", kind.value);
       if (title.value.trim()) data.append("title", title.value.trim());
       data.append("notebooks", JSON.stringify([nb.id]));
+      data.append("transformations", JSON.stringify(picks.filter((p) => p.checked).map((p) => p.value)));
       if (kind.value === "text") {
         if (!content.value.trim()) throw new Error("Write or paste some text first.");
         data.append("content", content.value);

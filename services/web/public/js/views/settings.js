@@ -1,9 +1,11 @@
 // Settings: the user's AI provider keys (stored encrypted by the API; we only ever show the
 // masked form it returns) with an optional base URL for OpenAI-compatible servers, and the
-// models the user can choose for each task, with the defaults.
+// models the user can choose for each task, with the defaults; then the content settings and
+// transformations (`transformations.js`).
 
 import { api } from "../api.js";
 import { announce, el, field, showError, submitting, when } from "../dom.js";
+import { contentSettingsSections } from "./transformations.js";
 
 const TYPE_LABELS = {
   language: "Language",
@@ -175,6 +177,7 @@ export async function settingsView(ctx) {
     });
   });
 
+  const content = await contentSettingsSections(ctx, reload);
   return el(
     "div",
     {},
@@ -188,5 +191,6 @@ export async function settingsView(ctx) {
       keyForm,
     ),
     el("section", { class: "card", "aria-labelledby": "models-title" }, el("h2", { id: "models-title" }, "Models"), el("div", { class: "grid two" }, byType), modelForm, defaultsForm),
+    content,
   );
 }

@@ -1,6 +1,6 @@
-//! OpenAI-compatible HTTP calls: `POST {base}/chat/completions` in JSON mode and
-//! `POST {base}/audio/speech`, with the job owner's key passed per request (never through the
-//! process environment, which concurrent jobs would share). Retries 429 and 5xx with growing
+//! OpenAI-compatible HTTP calls: `POST {base}/chat/completions` (in JSON mode, or for plain
+//! text) and `POST {base}/audio/speech`, with the owner's key passed per request (never through
+//! the process environment, which concurrent jobs and requests would share). Retries 429 and 5xx with growing
 //! pauses (honouring `Retry-After`), switches to `max_completion_tokens` for models that
 //! refuse `max_tokens`, and reads JSON out of answers wrapped in `<think>` blocks or fences.
 
@@ -11,8 +11,8 @@ use bytes::Bytes;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-/// What [`crate::public`]'s resolver says when it refuses a host.
-const REFUSED: &str = "a private or local address";
+/// What [`super::public`]'s resolver says when it refuses a host.
+const REFUSED: &str = super::public::REFUSED;
 
 /// Attempts per call (the first and the retries).
 const ATTEMPTS: u32 = 5;
@@ -25,13 +25,13 @@ pub fn http_client() -> anyhow::Result<reqwest::Client> {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(300))
-        .user_agent(concat!("ephitup-worker/", env!("CARGO_PKG_VERSION")))
+        .user_agent(concat!("ephitup/", env!("CARGO_PKG_VERSION")))
         .build()
         .context("building the HTTP client")
 }
 
 /// Where to call, with which key and through which client (a user's own base URL goes
-/// through [`crate::public::client`]), for one job. `Debug` never shows the key.
+/// through [`super::public::client`]), for one call or job. `Debug` never shows the key.
 #[derive(Clone)]
 pub struct Provider {
     pub name: String,
@@ -82,6 +82,34 @@ pub async fn chat_json(p: &Provider, model: &str, system: &str, user: &str) -> a
                     .as_str()
                     .ok_or_else(|| anyhow!("{} {model}: the answer has no message content", p.name))?;
                 return parse_json_answer(content).with_context(|| format!("{} {model}: the model's answer", p.name));
+            }
+        }
+    }
+}
+
+/// Asks for text (a transformation's output); returns the answer without `<think>` blocks.
+pub async fn chat_text(p: &Provider, model: &str, system: &str, user: &str) -> anyhow::Result<String> {
+    let mut completion_tokens = wants_completion_tokens(model);
+    let mut switched = false;
+    loop {
+        let limit = if completion_tokens { "max_completion_tokens" } else { "max_tokens" };
+        let body = json!({
+            "model": model,
+            "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
+            limit: OUTPUT_TOKENS,
+        });
+        match send(p, "chat/completions", &body).await {
+            Err(CallError::Refused(status, asks)) if status == StatusCode::BAD_REQUEST && !switched && asks => {
+                completion_tokens = !completion_tokens;
+                switched = true;
+            }
+            Err(e) => return Err(anyhow!("{} {model}: {e}", p.name)),
+            Ok(bytes) => {
+                let answer: Value = serde_json::from_slice(&bytes).context("the chat answer is not JSON")?;
+                let content = answer["choices"][0]["message"]["content"]
+                    .as_str()
+                    .ok_or_else(|| anyhow!("{} {model}: the answer has no message content", p.name))?;
+                return Ok(without_thinking(content));
             }
         }
     }
@@ -181,9 +209,9 @@ fn connect_error(e: reqwest::Error) -> String {
     text
 }
 
-/// A model's answer as JSON: without `<think>…</think>` blocks and code fences, and if
-/// there is text around the object, the outermost `{…}`.
-pub fn parse_json_answer(content: &str) -> anyhow::Result<Value> {
+/// A model's answer without its `<think>…</think>` blocks (an unclosed one runs to the end),
+/// trimmed.
+pub fn without_thinking(content: &str) -> String {
     let mut text = content.to_string();
     while let Some(start) = text.find("<think>") {
         match text[start..].find("</think>") {
@@ -191,6 +219,13 @@ pub fn parse_json_answer(content: &str) -> anyhow::Result<Value> {
             None => text.truncate(start),
         }
     }
+    text.trim().to_string()
+}
+
+/// A model's answer as JSON: without `<think>…</think>` blocks and code fences, and if
+/// there is text around the object, the outermost `{…}`.
+pub fn parse_json_answer(content: &str) -> anyhow::Result<Value> {
+    let text = without_thinking(content);
     let text = text.trim();
     let unfenced = match text.strip_prefix("```") {
         Some(rest) => {
@@ -219,6 +254,7 @@ mod tests {
         assert_eq!(parse_json_answer("Sure! {\"b\": [2]} Hope it helps").unwrap(), json!({"b": [2]}));
         assert_eq!(parse_json_answer("```\n{\"c\": true}```").unwrap(), json!({"c": true}));
         assert!(parse_json_answer("<think>{\"a\":1}</think> no json").is_err());
+        assert_eq!(without_thinking("<think>plan</think>\n\nThe summary."), "The summary.");
     }
 
     #[test]

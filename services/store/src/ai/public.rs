@@ -1,6 +1,6 @@
 //! HTTP to hosts a user chose (a provider's base URL) that cannot be turned against the
 //! private network: every name is resolved here and refused unless all its addresses are
-//! public (`ephitup_store::net::is_public`, the rule the API applied when the URL was saved
+//! public ([`crate::net::is_public`], the rule the API applied when the URL was saved
 //! and the link fetcher applies), and the connection goes to the checked addresses. Literal
 //! addresses skip DNS, so they are checked before the request ([`check_url`]) and on every
 //! redirect. No system proxy: a proxy would resolve the name itself, past this check.
@@ -10,8 +10,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
-use ephitup_store::net::{check_host, is_public};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+use crate::net::{check_host, is_public};
+
+/// What the resolver says when it refuses a host (the calls tell it from other errors by it).
+pub const REFUSED: &str = "a private or local address";
 
 /// Resolves with the system resolver and hands out public addresses only.
 struct PublicOnly;
@@ -25,7 +29,7 @@ impl Resolve for PublicOnly {
                 return Err(format!("{host} has no address").into());
             }
             if let Some(bad) = addrs.iter().find(|a| !is_public(a.ip())) {
-                return Err(format!("{host} resolves to {}, a private or local address: refused", bad.ip()).into());
+                return Err(format!("{host} resolves to {}, {REFUSED}: refused", bad.ip()).into());
             }
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
@@ -49,7 +53,7 @@ pub fn client() -> anyhow::Result<reqwest::Client> {
         .redirect(redirects)
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(300))
-        .user_agent(concat!("ephitup-worker/", env!("CARGO_PKG_VERSION")))
+        .user_agent(concat!("ephitup/", env!("CARGO_PKG_VERSION")))
         .build()
         .context("building the HTTP client for user-chosen hosts")
 }

@@ -28,6 +28,10 @@ pub struct ApiSettings {
     pub openai_fallback: bool,
     /// `UPLOAD_MAX_BYTES`, default 50 MiB: the largest uploaded file.
     pub upload_max_bytes: usize,
+    /// `API_MAX_IN_FLIGHT`, default 64: requests handled at once (more wait, then get 503).
+    pub max_in_flight: usize,
+    /// `API_QUEUE_TIMEOUT_MS`, default 1000: how long a request waits for room before its 503.
+    pub queue_timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for ApiSettings {
@@ -40,6 +44,8 @@ impl std::fmt::Debug for ApiSettings {
             .field("data_path", &self.data_path)
             .field("openai_fallback", &self.openai_fallback)
             .field("upload_max_bytes", &self.upload_max_bytes)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("queue_timeout", &self.queue_timeout)
             .finish()
     }
 }
@@ -89,8 +95,22 @@ impl ApiSettings {
             })?,
             None => 50 << 20,
         };
+        let number = |name: &'static str, default: u64, range: std::ops::RangeInclusive<u64>| match var(name) {
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if range.contains(&n) => Ok(n),
+                _ => Err(SettingsError {
+                    name,
+                    message: format!("`{v}` is not a number from {} to {}", range.start(), range.end()),
+                }),
+            },
+            None => Ok(default),
+        };
+        let max_in_flight = number("API_MAX_IN_FLIGHT", 64, 1..=100_000)? as usize;
+        let queue_timeout = std::time::Duration::from_millis(number("API_QUEUE_TIMEOUT_MS", 1000, 0..=600_000)?);
         Ok(Self {
             bind,
+            max_in_flight,
+            queue_timeout,
             jwt_secret,
             jwt_expires_minutes,
             allow_registration,

@@ -6,6 +6,7 @@ use ephitup_store::{AudioStore, Db, SecretBox};
 
 use crate::auth::rate::LoginLimiter;
 use crate::auth::token::Keys;
+use crate::layers::DbHealth;
 use crate::settings::ApiSettings;
 
 #[derive(Clone)]
@@ -20,4 +21,6 @@ pub struct AppState {
     pub audio: Arc<AudioStore>,
     /// How many migrations this build knows: the database is current when it has them all.
     pub migrations: usize,
+    /// The database's health as the background check last saw it.
+    pub health: DbHealth,
 }

@@ -110,6 +110,16 @@ pub async fn connect(db: &TestDb) -> ephitup_store::Db {
 }
 
 impl Api {
+    /// The API process's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the API process is still running.
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+
     /// What the server logged so far (for failure messages).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.data.path().join("api.log")).unwrap_or_default()

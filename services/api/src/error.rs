@@ -82,8 +82,8 @@ impl IntoResponse for ApiError {
             // The rest of the oversized body is not read: the connection cannot carry another
             // request, and the client must not put it back in its pool.
             StatusCode::PAYLOAD_TOO_LARGE => (status, [(header::CONNECTION, "close")], body).into_response(),
-            // Busy, not broken: the client may try again shortly.
-            StatusCode::SERVICE_UNAVAILABLE => (status, [(header::RETRY_AFTER, "2")], body).into_response(),
+            // Overload, a database that is down or slow: worth trying again in a moment.
+            StatusCode::SERVICE_UNAVAILABLE => (status, [(header::RETRY_AFTER, "1")], body).into_response(),
             _ => (status, body).into_response(),
         }
     }
@@ -99,6 +99,7 @@ pub fn store(what: &'static str) -> impl Fn(StoreError) -> ApiError {
             ApiError::Forbidden(format!("{what} is a default: default profiles cannot be changed; duplicate it"))
         }
         StoreError::Timeout(_) => ApiError::Unavailable("the database is not answering; try again shortly".into()),
+        StoreError::Unavailable(_) => ApiError::Unavailable("the database is unavailable; try again shortly".into()),
         StoreError::Retryable(m) | StoreError::Database(m) | StoreError::Shape(m) => ApiError::Internal(m),
     }
 }

@@ -7,10 +7,12 @@ pub mod auth;
 pub mod client;
 pub mod error;
 pub mod json;
+pub mod layers;
 pub mod openapi;
 pub mod routes;
 pub mod settings;
 pub mod state;
+pub mod upload;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,6 +34,10 @@ pub async fn serve() -> anyhow::Result<()> {
     let audio = AudioStore::from_env(&settings.data_path)?;
     tracing::info!("podcast audio: {}", audio.describe());
     let db = connect_app(&db_settings).await?;
+    tracing::info!("database: {} connections of {} queries in flight", db.connections(), db_settings.pool_in_flight);
+    let migrations = migrate::embedded()?.len();
+    let health = layers::DbHealth::start(db.clone(), migrations);
+    let shed = layers::shed::Shed::new(settings.max_in_flight, settings.queue_timeout, health.clone());
     let state = AppState {
         db,
         keys: Arc::new(auth::token::Keys::new(&settings.jwt_secret, settings.jwt_expires_minutes)),
@@ -44,11 +50,16 @@ pub async fn serve() -> anyhow::Result<()> {
         audio: Arc::new(audio),
         ai_clients: ephitup_store::ai::Clients::new(settings.allow_private_provider_urls)?,
         ai_fallback: Arc::new(ephitup_store::ai::Fallback::from_env()),
-        migrations: migrate::embedded()?.len(),
+        migrations,
+        health,
         settings: Arc::new(settings),
     };
     let bind = state.settings.bind;
-    let app = routes::router(state).layer(DefaultBodyLimit::max(JSON_LIMIT));
+    // Outermost first: the access log sees every answer, the shed ones too.
+    let app = routes::router(state)
+        .layer(DefaultBodyLimit::max(JSON_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(shed, layers::shed::limit))
+        .layer(axum::middleware::from_fn(layers::access::log));
     let listener =
         tokio::net::TcpListener::bind(bind).await.map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
     tracing::info!("listening on http://{bind}");

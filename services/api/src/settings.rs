@@ -39,6 +39,10 @@ pub struct ApiSettings {
     /// `ADMIN_EMAILS` (comma-separated, compared case-insensitively): the admins. A user's
     /// `is_admin` follows it at register and login.
     pub admin_emails: Vec<String>,
+    /// `API_MAX_IN_FLIGHT`, default 64: requests handled at once (more wait, then get 503).
+    pub max_in_flight: usize,
+    /// `API_QUEUE_TIMEOUT_MS`, default 1000: how long a request waits for room before its 503.
+    pub queue_timeout: std::time::Duration,
 }
 
 impl ApiSettings {
@@ -64,6 +68,8 @@ impl std::fmt::Debug for ApiSettings {
             .field("password_hash_concurrency", &self.password_hash_concurrency)
             .field("password_hash_wait", &self.password_hash_wait)
             .field("admin_emails", &self.admin_emails)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("queue_timeout", &self.queue_timeout)
             .finish()
     }
 }
@@ -131,9 +137,23 @@ impl ApiSettings {
             .map(|e| e.trim().to_ascii_lowercase())
             .filter(|e| !e.is_empty())
             .collect();
+        let number = |name: &'static str, default: u64, range: std::ops::RangeInclusive<u64>| match var(name) {
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if range.contains(&n) => Ok(n),
+                _ => Err(SettingsError {
+                    name,
+                    message: format!("`{v}` is not a number from {} to {}", range.start(), range.end()),
+                }),
+            },
+            None => Ok(default),
+        };
+        let max_in_flight = number("API_MAX_IN_FLIGHT", 64, 1..=100_000)? as usize;
+        let queue_timeout = std::time::Duration::from_millis(number("API_QUEUE_TIMEOUT_MS", 1000, 0..=600_000)?);
         Ok(Self {
             admin_emails,
             bind,
+            max_in_flight,
+            queue_timeout,
             jwt_secret,
             jwt_expires_minutes,
             allow_registration,

@@ -8,6 +8,7 @@ use ephitup_store::{AudioStore, Db, SecretBox};
 use crate::auth::password::Passwords;
 use crate::auth::rate::Limits;
 use crate::auth::token::Keys;
+use crate::layers::DbHealth;
 use crate::settings::ApiSettings;
 
 #[derive(Clone)]
@@ -30,4 +31,6 @@ pub struct AppState {
     pub ai_fallback: Arc<Fallback>,
     /// How many migrations this build knows: the database is current when it has them all.
     pub migrations: usize,
+    /// The database's health as the background check last saw it.
+    pub health: DbHealth,
 }

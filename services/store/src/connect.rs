@@ -1,17 +1,84 @@
 //! Connecting: retried with growing pauses until the database answers or the settings'
 //! timeout passes, so a service started alongside the database just waits for it.
+//!
+//! The app's programs hold a small pool of WebSocket connections ([`Db`]), each with a bound
+//! on the queries it has in flight. Two reasons, both from how SurrealDB 3.3.5 works:
+//! - the server runs every query of one WebSocket connection on one task (the connection's
+//!   read loop polls them all), so one connection uses at most one core of the database;
+//! - the SDK's router (one task per connection) prefers sending new requests over reading
+//!   answers (`biased` select, unbounded request channel): while requests keep arriving, no
+//!   answer is read and every query in flight waits — the "stall under a flood". With a
+//!   bound per connection the request queue drains and the router reads again.
+//!
+//! After a dropped connection (a database crash or restart) the SDK reconnects by itself
+//! (every second) and replays the sign-in and namespace; queries in flight then fail with a
+//! connection error, which the repositories report as [`crate::StoreError::Unavailable`].
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use surrealdb::Surreal;
 use surrealdb::engine::any::Any;
 use surrealdb::opt::auth::Root;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use crate::settings::DbSettings;
 
-/// A connection to the app's database.
-pub type Db = Surreal<Any>;
+/// The app's database: a pool of connections. It dereferences to its first connection for
+/// the callers that need the SDK itself (migrations, live queries, tests); the repositories
+/// spread their queries over all of them ([`Db::acquire`]).
+#[derive(Clone)]
+pub struct Db {
+    conns: Arc<[Conn]>,
+    next: Arc<AtomicUsize>,
+}
+
+struct Conn {
+    client: Surreal<Any>,
+    room: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("connections", &self.conns.len()).finish()
+    }
+}
+
+impl std::ops::Deref for Db {
+    type Target = Surreal<Any>;
+
+    fn deref(&self) -> &Surreal<Any> {
+        &self.conns[0].client
+    }
+}
+
+impl Db {
+    fn new(clients: Vec<Surreal<Any>>, in_flight: usize) -> Db {
+        let conns = clients.into_iter().map(|client| Conn { client, room: Arc::new(Semaphore::new(in_flight)) });
+        Db { conns: conns.collect(), next: Arc::new(AtomicUsize::new(0)) }
+    }
+
+    /// A connection with room for one more query (the least busy one), and the permit that
+    /// holds the room until it is dropped; waits while every connection is full. `None` only
+    /// if the pool was closed (it never is).
+    pub async fn acquire(&self) -> Option<(Surreal<Any>, OwnedSemaphorePermit)> {
+        let freest = self.conns.iter().max_by_key(|c| c.room.available_permits())?;
+        if let Ok(permit) = Arc::clone(&freest.room).try_acquire_owned() {
+            return Some((freest.client.clone(), permit));
+        }
+        // All full: queue on the connections in turn.
+        let conn = &self.conns[self.next.fetch_add(1, Ordering::Relaxed) % self.conns.len()];
+        let permit = Arc::clone(&conn.room).acquire_owned().await.ok()?;
+        Some((conn.client.clone(), permit))
+    }
+
+    /// How many connections the pool holds.
+    pub fn connections(&self) -> usize {
+        self.conns.len()
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot reach the database at {url} within {waited:?}: {last}")]
@@ -21,9 +88,29 @@ pub struct ConnectError {
     pub last: String,
 }
 
-/// Connects and signs in as root. The namespace and database are not selected: the
-/// migration runner defines them first; other callers use [`connect_app`].
+/// Connects (one connection) and signs in as root. The namespace and database are not
+/// selected: the migration runner defines them first; other callers use [`connect_app`].
 pub async fn connect(settings: &DbSettings) -> Result<Db, ConnectError> {
+    Ok(Db::new(vec![connect_one(settings).await?], settings.pool_in_flight))
+}
+
+/// Connects the pool (`SURREAL_POOL_SIZE` connections) and selects the app's namespace and
+/// database on each.
+pub async fn connect_app(settings: &DbSettings) -> Result<Db, ConnectError> {
+    let mut clients = Vec::with_capacity(settings.pool_size);
+    for _ in 0..settings.pool_size.max(1) {
+        let db = connect_one(settings).await?;
+        db.use_ns(&settings.namespace).use_db(&settings.database).await.map_err(|e| ConnectError {
+            url: settings.url.clone(),
+            waited: Duration::ZERO,
+            last: e.to_string(),
+        })?;
+        clients.push(db);
+    }
+    Ok(Db::new(clients, settings.pool_in_flight))
+}
+
+async fn connect_one(settings: &DbSettings) -> Result<Surreal<Any>, ConnectError> {
     let start = Instant::now();
     let mut pause = Duration::from_millis(50);
     loop {
@@ -41,18 +128,7 @@ pub async fn connect(settings: &DbSettings) -> Result<Db, ConnectError> {
     }
 }
 
-/// Connects and selects the app's namespace and database.
-pub async fn connect_app(settings: &DbSettings) -> Result<Db, ConnectError> {
-    let db = connect(settings).await?;
-    db.use_ns(&settings.namespace).use_db(&settings.database).await.map_err(|e| ConnectError {
-        url: settings.url.clone(),
-        waited: Duration::ZERO,
-        last: e.to_string(),
-    })?;
-    Ok(db)
-}
-
-async fn try_connect(settings: &DbSettings) -> Result<Db, String> {
+async fn try_connect(settings: &DbSettings) -> Result<Surreal<Any>, String> {
     let db = surrealdb::engine::any::connect(settings.endpoint()).await.map_err(|e| e.to_string())?;
     db.signin(Root { username: settings.user.clone(), password: settings.password.clone() })
         .await

@@ -17,6 +17,9 @@ pub enum StoreError {
     /// The database refused or failed the query.
     #[error("database error: {0}")]
     Database(String),
+    /// The connection to the database is down (it crashed or restarts); the SDK reconnects.
+    #[error("the database connection is down: {0}")]
+    Unavailable(String),
     /// The database did not answer in time.
     #[error("the database did not answer within {0:?}")]
     Timeout(std::time::Duration),
@@ -28,10 +31,18 @@ pub enum StoreError {
     Shape(String),
 }
 
+/// What a query `THROW`s when a row it checks inside its transaction is not the caller's
+/// (e.g. `THROW "ephitup: not found"`); the error becomes [`StoreError::NotFound`].
+pub(crate) const NOT_FOUND: &str = "ephitup: not found";
+
 impl From<surrealdb::Error> for StoreError {
     fn from(e: surrealdb::Error) -> Self {
         let message = e.to_string();
-        if message.contains("already contains") || message.contains("already exists") {
+        if e.is_connection() {
+            StoreError::Unavailable(message)
+        } else if e.is_thrown() && message.contains(NOT_FOUND) {
+            StoreError::NotFound
+        } else if message.contains("already contains") || message.contains("already exists") {
             StoreError::Conflict
         } else if message.contains("can be retried") {
             // SurrealDB's words for a transaction conflict ("... This transaction can be retried").

@@ -17,6 +17,10 @@ pub struct DbSettings {
     pub database: String,
     /// `SURREAL_CONNECT_TIMEOUT`: how long to keep retrying while the database starts.
     pub connect_timeout: Duration,
+    /// `SURREAL_POOL_SIZE` (default 4): connections of a program's pool ([`crate::Db`]).
+    pub pool_size: usize,
+    /// `SURREAL_POOL_IN_FLIGHT` (default 8): queries in flight on one connection at most.
+    pub pool_in_flight: usize,
 }
 
 impl std::fmt::Debug for DbSettings {
@@ -28,6 +32,8 @@ impl std::fmt::Debug for DbSettings {
             .field("namespace", &self.namespace)
             .field("database", &self.database)
             .field("connect_timeout", &self.connect_timeout)
+            .field("pool_size", &self.pool_size)
+            .field("pool_in_flight", &self.pool_in_flight)
             .finish()
     }
 }
@@ -59,6 +65,15 @@ impl DbSettings {
             })?,
             None => Duration::from_secs(60),
         };
+        let count = |name: &'static str, default: usize| match lookup(name).filter(|v| !v.is_empty()) {
+            Some(v) => match v.trim().parse::<usize>() {
+                Ok(n) if (1..=256).contains(&n) => Ok(n),
+                _ => Err(SettingsError { name, message: format!("`{v}` is not a number from 1 to 256") }),
+            },
+            None => Ok(default),
+        };
+        let pool_size = count("SURREAL_POOL_SIZE", 4)?;
+        let pool_in_flight = count("SURREAL_POOL_IN_FLIGHT", 8)?;
         let url = get("SURREAL_URL", "ws://127.0.0.1:8000");
         if !(url.starts_with("ws://") || url.starts_with("wss://")) {
             return Err(SettingsError {
@@ -73,6 +88,8 @@ impl DbSettings {
             namespace: get("SURREAL_NAMESPACE", "open_notebook"),
             database: get("SURREAL_DATABASE", "production"),
             connect_timeout,
+            pool_size,
+            pool_in_flight,
         })
     }
 
@@ -107,5 +124,9 @@ mod tests {
         let e =
             DbSettings::from_lookup(|n| (n == "SURREAL_CONNECT_TIMEOUT").then(|| "soon".into())).expect_err("refused");
         assert_eq!(e.name, "SURREAL_CONNECT_TIMEOUT");
+        let e = DbSettings::from_lookup(|n| (n == "SURREAL_POOL_SIZE").then(|| "0".into())).expect_err("refused");
+        assert_eq!(e.name, "SURREAL_POOL_SIZE");
+        let s = DbSettings::from_lookup(|n| (n == "SURREAL_POOL_IN_FLIGHT").then(|| "3".into())).expect("ok");
+        assert_eq!((s.pool_size, s.pool_in_flight), (4, 3));
     }
 }

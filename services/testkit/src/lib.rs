@@ -70,31 +70,53 @@ impl TestDb {
         let mut db = TestDb { port: 0, dir, child: None };
         for _ in 0..3 {
             db.port = free_port();
-            let mut child = Command::new(workspace_bin("ephitup-db"))
-                .args(["start", "--bind", &format!("127.0.0.1:{}", db.port), "--log", "warn"])
-                .arg(format!("rocksdb:{}", db.dir.path().join("db").display()))
-                .env("SURREAL_USER", Self::USER)
-                .env("SURREAL_PASS", Self::PASSWORD)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .spawn()
-                .expect("spawn ephitup-db");
-            let deadline = Instant::now() + READY_TIMEOUT;
-            loop {
-                if http_ok(db.port, "/ready") {
-                    db.child = Some(child);
-                    return db;
-                }
-                if child.try_wait().expect("try_wait").is_some() || Instant::now() > deadline {
-                    // Most likely the port was taken in between: try another one.
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
+            if db.spawn_and_wait() {
+                return db;
             }
+            // Most likely the port was taken in between: try another one.
         }
         panic!("ephitup-db did not become ready");
+    }
+
+    /// Starts the server on its port and data directory; whether it became ready.
+    fn spawn_and_wait(&mut self) -> bool {
+        let mut child = Command::new(workspace_bin("ephitup-db"))
+            .args(["start", "--bind", &format!("127.0.0.1:{}", self.port), "--log", "warn"])
+            .arg(format!("rocksdb:{}", self.dir.path().join("db").display()))
+            .env("SURREAL_USER", Self::USER)
+            .env("SURREAL_PASS", Self::PASSWORD)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn ephitup-db");
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            if http_ok(self.port, "/ready") {
+                self.child = Some(child);
+                return true;
+            }
+            if child.try_wait().expect("try_wait").is_some() || Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILLs the server (a crash): its data stays for [`TestDb::restart`].
+    pub fn crash(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port and data directory (after [`TestDb::crash`]);
+    /// returns once it is ready.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "the server is still running");
+        assert!(self.spawn_and_wait(), "ephitup-db did not come back on port {}", self.port);
     }
 
     /// Starts a server on a fresh data directory and applies the migrations with the real

@@ -1,18 +1,24 @@
-//! The API benchmark's load generator. It drives the same two operations — list a user's
-//! notebooks, create a note — first through the API over HTTP, then straight through the
-//! store's own functions (the SurrealDB SDK, one shared connection, exactly the queries the
-//! API runs), at the same concurrency for the same time. The second run is the floor: the
-//! ratio of the two is what the API (HTTP, JSON, auth, routing) costs on top of its queries.
+//! The API benchmark's load generator. It drives the same operations — create a note, list a
+//! user's notebooks, read one page of a notebook of 10,000 notes, create a source — first
+//! through the API over HTTP, then straight through the store's own functions (the SurrealDB
+//! SDK, the same connection pool the API uses, exactly the queries the API runs), at each
+//! concurrency for the same time. The second run is the floor: the ratio of the two is what
+//! the API (HTTP, JSON, auth, routing, the bound on work in flight) costs on top of its
+//! queries. Writes are also timed into an empty notebook and into the 10,000-note one: the
+//! ratio says whether a write's cost grows with the notebook.
 //!
-//! Prints a Markdown table; used by `scripts/bench/api.sh`, which starts the stack.
+//! Prints Markdown tables; used by `scripts/bench/api.sh`, which starts the stack.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Parser;
+use ephitup_store::records::Asset;
+use ephitup_store::repo::Window;
 use ephitup_store::repo::notebooks::{self, OrderBy};
 use ephitup_store::repo::notes::{self, NewNote};
+use ephitup_store::repo::sources::{self, NewSource};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::{Method, Request};
@@ -27,15 +33,27 @@ struct Args {
     /// Base URL of the API.
     #[arg(long, default_value = "http://127.0.0.1:5055")]
     api: String,
-    /// Requests in flight at any time.
-    #[arg(long, default_value_t = 32)]
-    concurrency: usize,
+    /// Requests in flight at any time: each concurrency is one round of every phase.
+    #[arg(long, value_delimiter = ',', default_value = "1,16,128")]
+    concurrency: Vec<usize>,
     /// How long each phase runs.
     #[arg(long, default_value = "20s", value_parser = humantime::parse_duration)]
     duration: Duration,
     /// Notebooks of the benchmark user (what the list returns).
     #[arg(long, default_value_t = 50)]
     notebooks: usize,
+    /// Notes of the big notebook (the page and the write-cost phases).
+    #[arg(long, default_value_t = 10_000)]
+    big: usize,
+    /// Instead of the benchmark: a flood of this long (e.g. `60s`) from the largest
+    /// concurrency, half note writes and half `GET /api/health`, then the answers by status.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    flood: Option<Duration>,
+    /// Instead of the benchmark: the SDK stall. This many queries are handed at once to one
+    /// bare SDK connection, then to the pool (bounded room per connection), each behind a
+    /// probe query sent first; prints when the probe's answer arrived and when the last did.
+    #[arg(long)]
+    stall: Option<usize>,
     /// Sequential logins timed to state the password hashing cost.
     #[arg(long, default_value_t = 8)]
     logins: usize,
@@ -76,7 +94,6 @@ impl Api {
 
 /// Latencies and errors of one phase.
 struct Phase {
-    name: String,
     elapsed: Duration,
     latencies_us: Vec<u64>,
     errors: usize,
@@ -123,7 +140,7 @@ where
             })
         })
         .collect();
-    let mut phase = Phase { name: name.to_string(), elapsed: Duration::ZERO, latencies_us: Vec::new(), errors: 0 };
+    let mut phase = Phase { elapsed: Duration::ZERO, latencies_us: Vec::new(), errors: 0 };
     for task in tasks {
         if let Ok((latencies, errors, first_error)) = task.await {
             phase.latencies_us.extend(latencies);
@@ -141,117 +158,342 @@ where
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let client: HttpClient =
-        Client::builder(TokioExecutor::new()).pool_max_idle_per_host(args.concurrency).build_http();
-    let mut api = Api { client, base: args.api.trim_end_matches('/').to_string(), token: String::new() };
-
-    let email = format!("bench-{}@example.com", std::process::id());
+    if let Some(queries) = args.stall {
+        return stall(queries).await;
+    }
+    let most = args.concurrency.iter().copied().max().unwrap_or(1);
+    let client: HttpClient = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(most).build_http();
+    let base = Api { client, base: args.api.trim_end_matches('/').to_string(), token: String::new() };
     let password = "Bench-password-1!";
-    let registered = api
-        .call(Method::POST, "/auth/register", Some(&json!({"email": email, "password": password})))
-        .await
-        .context("registering the benchmark user")?;
-    api.token = registered["access_token"].as_str().context("no access_token")?.to_string();
-    let owner = registered["user"]["id"].as_str().context("no user id")?.to_string();
-
-    let mut notebook = String::new();
+    let register = |who: &'static str| {
+        let base = base.clone();
+        async move {
+            let email = format!("bench-{who}-{}@example.com", std::process::id());
+            let registered = base
+                .call(Method::POST, "/auth/register", Some(&json!({"email": email, "password": password})))
+                .await
+                .context("registering a benchmark user")?;
+            let token = registered["access_token"].as_str().context("no access_token")?.to_string();
+            let owner = registered["user"]["id"].as_str().context("no user id")?.to_string();
+            anyhow::Ok((Api { token, ..base }, owner, email))
+        }
+    };
+    // One user whose notebooks are listed, one who writes (its notebooks change all the time).
+    let (lister, lister_id, lister_email) = register("lister").await?;
+    let (writer, owner) = {
+        let (api, owner, _) = register("writer").await?;
+        (api, owner)
+    };
+    if let Some(length) = args.flood {
+        return flood(&writer, most, length).await;
+    }
     for i in 0..args.notebooks {
-        let nb = api.call(Method::POST, "/notebooks", Some(&json!({"name": format!("Notebook {i}")}))).await?;
-        notebook = nb["id"].as_str().context("no notebook id")?.to_string();
+        lister.call(Method::POST, "/notebooks", Some(&json!({"name": format!("Notebook {i}")}))).await?;
     }
 
     // Login cost: sequential, so each is one argon2id verification plus a token.
     let mut logins = Vec::new();
-    let anonymous = Api { token: String::new(), ..api.clone() };
+    let anonymous = Api { token: String::new(), ..lister.clone() };
     for _ in 0..args.logins {
         let t0 = Instant::now();
-        anonymous.call(Method::POST, "/auth/login", Some(&json!({"email": email, "password": password}))).await?;
+        anonymous
+            .call(Method::POST, "/auth/login", Some(&json!({"email": lister_email, "password": password})))
+            .await?;
         logins.push(t0.elapsed());
     }
     logins.sort();
 
     let db = ephitup_store::connect_app(&ephitup_store::DbSettings::from_env()?).await?;
-    let (c, d) = (args.concurrency, args.duration);
-    let mut phases = Vec::new();
+    let new_notebook = |name: String| {
+        let writer = writer.clone();
+        async move {
+            let nb = writer.call(Method::POST, "/notebooks", Some(&json!({ "name": name }))).await?;
+            anyhow::Ok(nb["id"].as_str().context("no notebook id")?.to_string())
+        }
+    };
+    let big = new_notebook("Big".into()).await?;
+    let seeded = Instant::now();
+    seed(&db, &owner, &big, args.big).await?;
+    eprintln!("seeded {} notes in {:?}", args.big, seeded.elapsed());
 
-    let a = api.clone();
-    phases.push(
-        run("GET /api/notebooks", c, d, move || {
+    let d = args.duration;
+    let mut rows = Vec::new();
+    let mut write_costs = Vec::new();
+    for &c in &args.concurrency {
+        // Note create, into an empty notebook and into the big one, both ways.
+        let empty = new_notebook(format!("Empty {c}")).await?;
+        let api_empty = run("POST /api/notes (empty notebook)", c, d, api_note(&writer, &empty)).await;
+        let sdk_empty = run("notes::create (empty)", c, d, sdk_note(&db, &owner, &empty)).await;
+        let api_big = run("POST /api/notes (10,000-note notebook)", c, d, api_note(&writer, &big)).await;
+        let sdk_big = run("notes::create (10,000)", c, d, sdk_note(&db, &owner, &big)).await;
+        write_costs.push((c, "API", api_empty.throughput() / api_big.throughput()));
+        write_costs.push((c, "SDK", sdk_empty.throughput() / sdk_big.throughput()));
+        rows.push(("create a note", c, api_big, sdk_big));
+        drop((api_empty, sdk_empty));
+
+        let (a, n) = (lister.clone(), args.notebooks);
+        let api = run("GET /api/notebooks", c, d, move || {
             let a = a.clone();
             async move {
                 let list = a.call(Method::GET, "/notebooks", None).await?;
-                anyhow::ensure!(list.as_array().map(Vec::len) == Some(args.notebooks), "wrong list");
+                anyhow::ensure!(list.as_array().map(Vec::len) == Some(n), "wrong list");
                 Ok(())
             }
         })
-        .await,
-    );
-    let (sdk, o) = (db.clone(), owner.clone());
-    phases.push(
-        run("notebooks::list via SDK", c, d, move || {
+        .await;
+        let (sdk, o) = (db.clone(), lister_id.clone());
+        let floor = run("notebooks::list", c, d, move || {
             let (sdk, o) = (sdk.clone(), o.clone());
             async move {
                 let list = notebooks::list(&sdk, &o, None, OrderBy::Updated, true).await?;
-                anyhow::ensure!(list.len() == args.notebooks, "wrong list");
+                anyhow::ensure!(list.len() == n, "wrong list");
                 Ok(())
             }
         })
-        .await,
-    );
-    let (a, nb) = (api.clone(), notebook.clone());
-    phases.push(
-        run("POST /api/notes", c, d, move || {
+        .await;
+        rows.push(("list 50 notebooks", c, api, floor));
+
+        let (a, nb) = (writer.clone(), big.clone());
+        let api = run("GET /api/notes?notebook_id (page of 50)", c, d, move || {
             let (a, nb) = (a.clone(), nb.clone());
             async move {
-                let body = json!({"title": "Bench", "content": "A note written under load.", "notebook_id": nb});
-                a.call(Method::POST, "/notes", Some(&body)).await.map(drop)
+                let page = a.call(Method::GET, &format!("/notes?notebook_id={nb}&limit=50"), None).await?;
+                anyhow::ensure!(page.as_array().map(Vec::len) == Some(50), "wrong page");
+                Ok(())
             }
         })
-        .await,
-    );
-    let (sdk, o, nb) = (db.clone(), owner.clone(), notebook.clone());
-    phases.push(
-        run("notes::create via SDK", c, d, move || {
+        .await;
+        let (sdk, o, nb) = (db.clone(), owner.clone(), big.clone());
+        let floor = run("notes::list (page of 50)", c, d, move || {
             let (sdk, o, nb) = (sdk.clone(), o.clone(), nb.clone());
             async move {
-                let new = NewNote {
-                    title: Some("Bench".into()),
-                    content: "A note written under load.".into(),
-                    note_type: "human".into(),
-                    notebook_id: Some(nb),
-                };
-                notes::create(&sdk, &o, new).await.map(drop).map_err(Into::into)
+                let page = notes::list(&sdk, &o, Some(&nb), Window { limit: 50, offset: 0 }).await?;
+                anyhow::ensure!(page.len() == 50, "wrong page");
+                Ok(())
             }
         })
-        .await,
-    );
+        .await;
+        rows.push(("a page of a 10,000-note notebook", c, api, floor));
 
-    println!("concurrency {c}, {} per phase, {} notebooks\n", humantime::format_duration(d), args.notebooks);
-    println!("| phase | requests/s | p50 ms | p99 ms | errors |");
-    println!("|---|---|---|---|---|");
-    for p in &phases {
+        let (a, nb) = (writer.clone(), empty.clone());
+        let api = run("POST /api/sources/json", c, d, move || {
+            let (a, nb) = (a.clone(), nb.clone());
+            async move {
+                let body = json!({"type": "text", "content": "A source written under load.", "notebooks": [nb]});
+                a.call(Method::POST, "/sources/json", Some(&body)).await.map(drop)
+            }
+        })
+        .await;
+        let (sdk, o, nb) = (db.clone(), owner.clone(), empty.clone());
+        let floor = run("sources::create", c, d, move || {
+            let (sdk, o, nb) = (sdk.clone(), o.clone(), nb.clone());
+            async move {
+                let new = NewSource {
+                    kind: "text".into(),
+                    title: None,
+                    content: Some("A source written under load.".into()),
+                    asset: Asset::default(),
+                    notebooks: vec![nb],
+                    embed: false,
+                    delete_source: false,
+                    transformations: Vec::new(),
+                };
+                sources::create(&sdk, &o, new).await.map(drop).map_err(Into::into)
+            }
+        })
+        .await;
+        rows.push(("create a source", c, api, floor));
+    }
+
+    println!(
+        "{} per phase; {} notebooks listed; the big notebook holds {}+ notes; {} database connections\n",
+        humantime::format_duration(d),
+        args.notebooks,
+        args.big,
+        db.connections()
+    );
+    println!(
+        "| operation | concurrency | API req/s | API p50 ms | API p99 ms | SDK req/s | SDK p50 ms | SDK p99 ms | API/SDK throughput | errors (API/SDK) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for (label, c, api, floor) in &rows {
         println!(
-            "| {} | {:.0} | {:.2} | {:.2} | {} |",
-            p.name,
-            p.throughput(),
-            p.percentile_ms(50.0),
-            p.percentile_ms(99.0),
-            p.errors
+            "| {label} | {c} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} | {}/{} |",
+            api.throughput(),
+            api.percentile_ms(50.0),
+            api.percentile_ms(99.0),
+            floor.throughput(),
+            floor.percentile_ms(50.0),
+            floor.percentile_ms(99.0),
+            api.throughput() / floor.throughput(),
+            api.errors,
+            floor.errors
         );
     }
-    println!("\n| operation | API / SDK floor: throughput | p50 | p99 |");
-    println!("|---|---|---|---|");
-    for (label, api, floor) in
-        [("list 50 notebooks", &phases[0], &phases[1]), ("create a note", &phases[2], &phases[3])]
-    {
-        println!(
-            "| {label} | {:.2} | {:.2} | {:.2} |",
-            api.throughput() / floor.throughput(),
-            api.percentile_ms(50.0) / floor.percentile_ms(50.0),
-            api.percentile_ms(99.0) / floor.percentile_ms(99.0)
-        );
+    println!(
+        "\n| note create: cost in the 10,000-note notebook ÷ in an empty one | concurrency | ratio (goal ≤ 1.2) |"
+    );
+    println!("|---|---|---|");
+    for (c, via, ratio) in &write_costs {
+        println!("| {via} | {c} | {ratio:.2} |");
     }
     let median = logins.get(logins.len() / 2).copied().unwrap_or_default();
     println!("\nlogin (argon2id m=19 MiB, t=2, p=1, one verification): median {median:?} of {}", logins.len());
     Ok(())
+}
+
+/// The probe's and the flood's times on a bare SDK connection, then through the pool.
+async fn stall(queries: usize) -> anyhow::Result<()> {
+    let settings = ephitup_store::DbSettings::from_env()?;
+    let bare = ephitup_store::connect_app(&ephitup_store::DbSettings { pool_size: 1, ..settings.clone() }).await?;
+    let pool = ephitup_store::connect_app(&settings).await?;
+    println!("{queries} queries handed over at once, behind one probe\n");
+    println!("| connection | probe answered after ms | last answer after ms |");
+    println!("|---|---|---|");
+    for (label, bounded) in [("one SDK connection, unbounded", false), ("the pool, bounded room", true)] {
+        let start = Instant::now();
+        let query = |db: ephitup_store::Db| async move {
+            if bounded {
+                // A read through the repositories: it waits for room on a connection.
+                let _ = ephitup_store::repo::users::get(&db, "user:nobody").await;
+            } else {
+                let _ = db.query("SELECT * FROM type::record('user', 'nobody')").await;
+            }
+            start.elapsed()
+        };
+        let db = if bounded { pool.clone() } else { bare.clone() };
+        let probe = tokio::spawn(query(db.clone()));
+        tokio::task::yield_now().await;
+        let flood: Vec<_> = (0..queries).map(|_| tokio::spawn(query(db.clone()))).collect();
+        let probe = probe.await?;
+        let mut last = Duration::ZERO;
+        for task in flood {
+            last = last.max(task.await?);
+        }
+        println!("| {label} | {:.1} | {:.1} |", probe.as_secs_f64() * 1e3, last.as_secs_f64() * 1e3);
+    }
+    Ok(())
+}
+
+/// `clients` tasks for `length`, each back to back: even ones write notes, odd ones ask
+/// `/api/health`; prints how many answers had each status (0: no answer at all).
+async fn flood(api: &Api, clients: usize, length: Duration) -> anyhow::Result<()> {
+    let nb = api.call(Method::POST, "/notebooks", Some(&json!({"name": "Flood"}))).await?;
+    let nb = nb["id"].as_str().context("no notebook id")?.to_string();
+    let deadline = Instant::now() + length;
+    let tasks: Vec<_> = (0..clients)
+        .map(|i| {
+            let (api, nb) = (api.clone(), nb.clone());
+            tokio::spawn(async move {
+                let mut seen = std::collections::BTreeMap::<(&'static str, u16), usize>::new();
+                while Instant::now() < deadline {
+                    let (what, request) = if i % 2 == 0 {
+                        let body = json!({"content": "A note written in a flood.", "notebook_id": nb}).to_string();
+                        let r = Request::post(format!("{}/api/notes", api.base))
+                            .header("authorization", format!("Bearer {}", api.token))
+                            .header("content-type", "application/json")
+                            .body(Full::new(Bytes::from(body)));
+                        ("POST /api/notes", r)
+                    } else {
+                        (
+                            "GET /api/health",
+                            Request::get(format!("{}/api/health", api.base)).body(Full::new(Bytes::new())),
+                        )
+                    };
+                    let Ok(request) = request else { continue };
+                    let status = match tokio::time::timeout(Duration::from_secs(30), api.client.request(request)).await
+                    {
+                        Ok(Ok(response)) => {
+                            let status = response.status().as_u16();
+                            let _ = response.into_body().collect().await;
+                            status
+                        }
+                        _ => 0,
+                    };
+                    *seen.entry((what, status)).or_default() += 1;
+                }
+                seen
+            })
+        })
+        .collect();
+    let mut total = std::collections::BTreeMap::<(&'static str, u16), usize>::new();
+    for task in tasks {
+        for (key, n) in task.await? {
+            *total.entry(key).or_default() += n;
+        }
+    }
+    println!("flood: {clients} clients for {}\n", humantime::format_duration(length));
+    println!("| request | status | answers |");
+    println!("|---|---|---|");
+    for ((what, status), n) in &total {
+        println!("| {what} | {status} | {n} |");
+    }
+    let all: usize = total.values().sum();
+    let served: usize = total.iter().filter(|((_, s), _)| (200..300).contains(s)).map(|(_, n)| n).sum();
+    let bad: usize = total.iter().filter(|((_, s), _)| *s == 0 || (*s >= 500 && *s != 503)).map(|(_, n)| n).sum();
+    println!(
+        "\nserved {served} of {all} ({:.0}%); 5xx other than 503, or no answer: {bad}",
+        100.0 * served as f64 / all.max(1) as f64
+    );
+    Ok(())
+}
+
+/// Writes `count` notes into the notebook straight through the store, 32 at a time.
+async fn seed(db: &ephitup_store::Db, owner: &str, notebook: &str, count: usize) -> anyhow::Result<()> {
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..32)
+        .map(|_| {
+            let (db, owner, notebook, next) = (db.clone(), owner.to_string(), notebook.to_string(), next.clone());
+            tokio::spawn(async move {
+                while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < count {
+                    let new = NewNote {
+                        title: Some("Seed".into()),
+                        content: "A note of the big notebook.".into(),
+                        note_type: "human".into(),
+                        notebook_id: Some(notebook.clone()),
+                    };
+                    notes::create(&db, &owner, new).await?;
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    Ok(())
+}
+
+fn api_note(
+    api: &Api,
+    notebook: &str,
+) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> + Clone + Send + 'static {
+    let (a, nb) = (api.clone(), notebook.to_string());
+    move || {
+        let (a, nb) = (a.clone(), nb.clone());
+        Box::pin(async move {
+            let body = json!({"title": "Bench", "content": "A note written under load.", "notebook_id": nb});
+            a.call(Method::POST, "/notes", Some(&body)).await.map(drop)
+        })
+    }
+}
+
+fn sdk_note(
+    db: &ephitup_store::Db,
+    owner: &str,
+    notebook: &str,
+) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> + Clone + Send + 'static {
+    let (sdk, o, nb) = (db.clone(), owner.to_string(), notebook.to_string());
+    move || {
+        let (sdk, o, nb) = (sdk.clone(), o.clone(), nb.clone());
+        Box::pin(async move {
+            let new = NewNote {
+                title: Some("Bench".into()),
+                content: "A note written under load.".into(),
+                note_type: "human".into(),
+                notebook_id: Some(nb),
+            };
+            notes::create(&sdk, &o, new).await.map(drop).map_err(Into::into)
+        })
+    }
 }

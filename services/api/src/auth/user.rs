@@ -35,10 +35,14 @@ impl FromRequestParts<AppState> for CurrentUser {
         let user = match ephitup_store::repo::users::get(&state.db, &user_id).await {
             Ok(user) => user,
             Err(StoreError::NotFound) => return Err(unauthorized()),
-            Err(e) => return Err(ApiError::Internal(e.to_string())),
+            // A database that is down or slow is a 503, as for any other query.
+            Err(e) => return Err(crate::error::store("User")(e)),
         };
         if !user.is_active {
             return Err(unauthorized());
+        }
+        if let Some(slot) = parts.extensions.get::<crate::layers::access::AccessUser>() {
+            slot.set(&user.id);
         }
         Ok(CurrentUser(user))
     }

@@ -1,5 +1,8 @@
-//! `GET /health`, `/api/health`: 200 when the database answers and has every migration this
-//! build knows; 503 otherwise. `GET /api/config`: version and database status.
+//! `GET /health`, `/api/health` (readiness): 200 when the database answers and has every
+//! migration this build knows, 503 otherwise — the cached answer of the background check
+//! (`crate::layers::db_health`), never a query per request. `GET /api/live` (liveness): 200
+//! whenever the process answers, whatever the database does, so a slow or restarting database
+//! never gets the API restarted. `GET /api/config`: version and database status.
 
 use axum::extract::State;
 use serde::Serialize;
@@ -8,31 +11,23 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::layers::db_health::Status;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(health)).routes(routes!(config))
+    OpenApiRouter::new().routes(routes!(health)).routes(routes!(live)).routes(routes!(config))
 }
 
 pub fn root_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(root_health))
 }
 
-/// How long the health query may take: a database that does not answer within it is down,
-/// for the probe that asks (and for ephitup's liveness check, which then restarts the API).
-const DATABASE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
-
-async fn database_status(state: &AppState) -> Result<(), String> {
-    let query = async { state.db.query("RETURN count(SELECT * FROM _migration)").await?.take::<Option<i64>>(0) };
-    let applied = tokio::time::timeout(DATABASE_TIMEOUT, query)
-        .await
-        .map_err(|_| format!("database not answering within {DATABASE_TIMEOUT:?}"))?
-        .map_err(|e| format!("database not answering: {e}"))?;
-    let applied = applied.unwrap_or(0);
-    if (applied as usize) < state.migrations {
-        return Err(format!("migrations pending: {applied} of {} applied", state.migrations));
+fn database_status(state: &AppState) -> Result<(), String> {
+    match state.health.status() {
+        Status::Ready => Ok(()),
+        Status::Pending { applied, known } => Err(format!("migrations pending: {applied} of {known} applied")),
+        Status::Down(why) => Err(format!("database not answering: {why}")),
     }
-    Ok(())
 }
 
 #[derive(Serialize, ToSchema)]
@@ -59,8 +54,24 @@ struct Config {
     )
 )]
 async fn health(State(state): State<AppState>) -> ApiResult<axum::Json<Health>> {
-    database_status(&state).await.map_err(ApiError::Unavailable)?;
+    database_status(&state).map_err(ApiError::Unavailable)?;
     Ok(axum::Json(Health { status: "healthy" }))
+}
+
+#[derive(Serialize, ToSchema)]
+struct Live {
+    /// Always `alive`.
+    status: &'static str,
+}
+
+#[utoipa::path(
+    get,
+    path = "/live",
+    tag = "meta",
+    responses((status = 200, description = "The process answers (the database is not asked)", body = Live))
+)]
+async fn live() -> axum::Json<Live> {
+    axum::Json(Live { status: "alive" })
 }
 
 #[utoipa::path(
@@ -70,7 +81,7 @@ async fn health(State(state): State<AppState>) -> ApiResult<axum::Json<Health>> 
     responses((status = 200, description = "The API's version and whether the database is usable", body = Config))
 )]
 async fn config(State(state): State<AppState>) -> axum::Json<Config> {
-    let db_status = if database_status(&state).await.is_ok() { "online" } else { "offline" };
+    let db_status = if database_status(&state).is_ok() { "online" } else { "offline" };
     axum::Json(Config { version: env!("CARGO_PKG_VERSION"), db_status })
 }
 

@@ -3,6 +3,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use ephitup_store::records::Note;
+use ephitup_store::repo::Window;
 use ephitup_store::repo::notes::{self, NewNote, NoteChanges};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -18,11 +19,19 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(read, update, remove))
 }
 
+/// The page of a list without `limit`, and the largest one.
+const PAGE: u32 = 50;
+const MAX_PAGE: u32 = 500;
+
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct ListQuery {
     /// Only the notes of this notebook of the caller's.
     notebook_id: Option<String>,
+    /// 1 to 500 (default 50): the page's size, newest `updated` first.
+    limit: Option<u32>,
+    /// Notes skipped before the page (default 0).
+    offset: Option<u32>,
 }
 
 #[utoipa::path(
@@ -32,9 +41,11 @@ struct ListQuery {
     security(("bearer" = [])),
     params(ListQuery),
     responses(
-        (status = 200, description = "The caller's notes", body = Vec<Note>),
+        (status = 200, description = "One page of the caller's notes, newest `updated` first", body = Vec<Note>),
+        (status = 400, description = "A malformed query string (axum's plain-text message)"),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "The notebook is not the caller's", body = ErrorBody),
+        (status = 422, description = "A bad limit", body = ErrorBody),
     )
 )]
 async fn list(
@@ -42,7 +53,12 @@ async fn list(
     user: CurrentUser,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<axum::Json<Vec<Note>>> {
-    let found = notes::list(&state.db, user.id(), q.notebook_id.as_deref()).await.map_err(store("Notebook"))?;
+    let limit = q.limit.unwrap_or(PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::Unprocessable(format!("limit: 1 to {MAX_PAGE}")));
+    }
+    let window = Window { limit, offset: q.offset.unwrap_or(0) };
+    let found = notes::list(&state.db, user.id(), q.notebook_id.as_deref(), window).await.map_err(store("Notebook"))?;
     Ok(axum::Json(found))
 }
 

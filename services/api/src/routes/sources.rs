@@ -42,7 +42,8 @@ struct Submitted {
     url: Option<String>,
     title: Option<String>,
     notebooks: Vec<String>,
-    file: Option<(String, Vec<u8>)>,
+    /// Already on disk (streamed); removed again unless a source names it.
+    file: Option<crate::upload::Stored>,
     embed: Option<bool>,
     delete_source: Option<bool>,
     transformations: Vec<String>,
@@ -172,15 +173,13 @@ async fn create_multipart(
         let name = field.name().unwrap_or_default().to_string();
         match name.as_str() {
             "file" => {
-                let file_name = field.file_name().unwrap_or("upload").to_string();
-                let bytes = field.bytes().await.map_err(bad)?;
-                if bytes.len() > state.settings.upload_max_bytes {
-                    return Err(ApiError::PayloadTooLarge(format!(
-                        "file: larger than {} bytes",
-                        state.settings.upload_max_bytes
-                    )));
-                }
-                s.file = Some((file_name, bytes.to_vec()));
+                let user_key = ephitup_store::RecordKey::parse("user", user.id())
+                    .ok_or_else(|| ApiError::Internal("bad user id".into()))?;
+                let limit = state.settings.upload_max_bytes;
+                let stored =
+                    crate::upload::store(&state.settings.data_path, user_key.as_str(), field, limit, bad).await?;
+                tracing::info!("upload stored: {} ({} bytes, sha256 {})", stored.relative, stored.size, stored.sha256);
+                s.file = Some(stored);
             }
             "type" | "content" | "url" | "title" | "notebooks" | "notebook_id" | "embed" | "delete_source"
             | "transformations" | "async_processing" => {
@@ -244,7 +243,7 @@ async fn transformations_for(state: &AppState, user: &CurrentUser, named: &[Stri
 
 async fn create(state: &AppState, user: &CurrentUser, s: Submitted) -> ApiResult<(StatusCode, axum::Json<Source>)> {
     let kind = s.kind.unwrap_or_default();
-    // Everything that can refuse the request is checked before a file is written.
+    // Everything that can refuse the request is checked before the streamed file is kept.
     let transformations = transformations_for(state, user, &s.transformations).await?;
     let settings = user_settings::get(&state.db, user.id()).await.map_err(store("Settings"))?;
     let embed = match settings.default_embedding_option.as_str() {
@@ -268,9 +267,8 @@ async fn create(state: &AppState, user: &CurrentUser, s: Submitted) -> ApiResult
             (None, Asset { url: Some(url), file_path: None })
         }
         "upload" => {
-            let (name, bytes) = s.file.ok_or_else(|| ApiError::Unprocessable("file: required for an upload".into()))?;
-            let path = store_upload(state, user.id(), &name, &bytes)?;
-            (None, Asset { url: None, file_path: Some(path) })
+            let stored = s.file.ok_or_else(|| ApiError::Unprocessable("file: required for an upload".into()))?;
+            (None, Asset { url: None, file_path: Some(stored.keep()) })
         }
         _ => return Err(ApiError::Unprocessable("type: one of text, link, upload".into())),
     };
@@ -295,32 +293,6 @@ fn check_url(url: &str) -> ApiResult<()> {
         return Err(ApiError::Unprocessable("url: an http:// or https:// URL".into()));
     }
     Ok(())
-}
-
-/// Writes an upload under `uploads/<user key>/` with a generated name; returns its path
-/// relative to `DATA_PATH`.
-fn store_upload(state: &AppState, user_id: &str, file_name: &str, bytes: &[u8]) -> ApiResult<String> {
-    let user_key =
-        ephitup_store::RecordKey::parse("user", user_id).ok_or_else(|| ApiError::Internal("bad user id".into()))?;
-    let ext: String = std::path::Path::new(file_name)
-        .extension()
-        .and_then(|e| e.to_str())
-        .filter(|e| e.len() <= 10 && e.chars().all(|c| c.is_ascii_alphanumeric()))
-        .map(|e| format!(".{}", e.to_ascii_lowercase()))
-        .unwrap_or_default();
-    let mut random = [0u8; 12];
-    getrandom::fill(&mut random).map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?;
-    let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    let relative = format!("uploads/{}/{name}{ext}", user_key.as_str());
-    let path = state.settings.data_path.join(&relative);
-    let write = || -> std::io::Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(&path, bytes)
-    };
-    write().map_err(|e| ApiError::Internal(format!("storing upload {}: {e}", path.display())))?;
-    Ok(relative)
 }
 
 #[derive(Deserialize, IntoParams)]

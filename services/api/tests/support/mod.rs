@@ -127,6 +127,11 @@ impl Api {
         line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).expect("a number of kB")
     }
 
+    /// Whether the API process is still running.
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+
     /// What the server logged so far (for failure messages).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.data.path().join("api.log")).unwrap_or_default()

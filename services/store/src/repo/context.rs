@@ -66,7 +66,7 @@ struct SourceRow {
 /// Builds the context of one of the owner's notebooks.
 pub async fn build(db: &Db, owner: &str, notebook_id: &str, selection: Selection) -> Result<Context, StoreError> {
     let nb = RecordKey::parse("notebook", notebook_id).ok_or(StoreError::NotFound)?;
-    super::notebooks::get(db, owner, nb.as_str()).await?;
+    super::notebooks::check(db, owner, nb.as_str()).await?;
     let owner = owner_key(owner)?;
 
     let source_rows: Vec<SourceRow> = match &selection.sources {

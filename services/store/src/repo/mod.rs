@@ -29,7 +29,9 @@ pub(crate) fn owner_key(owner: &str) -> Result<crate::ids::RecordKey, StoreError
 }
 
 /// Sets `fields` on one of the owner's rows of `table` (a null value leaves its field as it
-/// is) and bumps `updated`; [`StoreError::NotFound`] when the row is not the owner's.
+/// is) and bumps `updated`; [`StoreError::NotFound`] when the row is not the owner's. A note's
+/// or a source's links to notebooks take the new `updated` too, in the same transaction: the
+/// pages of a notebook are read in that order from the links' index ([`linked_page`]).
 pub(crate) async fn update_owned(
     db: &Db,
     table: &'static str,
@@ -45,10 +47,19 @@ pub(crate) async fn update_owned(
         sets.push(format!("{name} = ${name}"));
         binds.push((name, value));
     }
+    let links = match table {
+        "note" => "FOR $r IN $rows { UPDATE $r.id->artifact SET updated = $r.updated; };",
+        "source" => "FOR $r IN $rows { UPDATE $r.id->reference SET updated = $r.updated; };",
+        _ => "",
+    };
     let updated: Vec<serde_json::Value> = rows(
         db,
         &format!(
-            "UPDATE type::record('{table}', $key) SET {} WHERE owner = type::record('user', $owner) RETURN VALUE <string> id",
+            "{{
+                LET $rows = (UPDATE type::record('{table}', $key) SET {} WHERE owner = type::record('user', $owner) RETURN id, updated);
+                {links}
+                RETURN (SELECT VALUE <string> id FROM $rows);
+            }}",
             sets.join(", ")
         ),
         binds,
@@ -73,9 +84,9 @@ pub(crate) async fn delete_owned(db: &Db, table: &'static str, owner: &str, id: 
 /// How often a query that lost a write conflict is run again before the conflict is an error.
 const CONFLICT_RETRIES: u32 = 10;
 
-/// The longest a query may take. A connection that stopped answering (seen with the SDK after
-/// its WebSocket was starved under load) then fails requests instead of hanging them; the
-/// API's health check fails too and its liveness probe restarts it with a fresh connection.
+/// The longest a query may take, the wait for room on a connection included. A query sent
+/// while the SDK reconnects waits in its channel (see `crate::connect`); past this it fails
+/// ([`StoreError::Timeout`], a 503 from the API) instead of hanging its request.
 const QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A statement `LET $<var> = …;` binding the ids of the rows of `table` linked to the notebook
@@ -88,6 +99,24 @@ const QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// `scripts/fault-test`: acknowledged notes missing from their notebook's list).
 pub(crate) fn linked(var: &str, edge: &str, table: &str) -> String {
     format!("LET ${var} = (SELECT VALUE <-{edge}<-{table} FROM ONLY type::record('notebook', $nb));")
+}
+
+/// Statements binding `$page` to the ids of one page of the rows linked to the notebook `$nb`
+/// by `edge`, newest `updated` first (`$limit`, `$offset`). They read the links' index on
+/// `(out, updated)` (migration 0004): a page costs the same whatever the notebook holds, where
+/// [`linked`] reads every link. The rows are then read `FROM $page`.
+pub(crate) fn linked_page(edge: &str) -> String {
+    format!(
+        "LET $page = (SELECT in, updated FROM {edge} WHERE out = type::record('notebook', $nb) \
+         ORDER BY updated DESC LIMIT $limit START $offset).in;"
+    )
+}
+
+/// A page of a list: at most `limit` rows after the first `offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub limit: u32,
+    pub offset: u32,
 }
 
 /// Runs `query` with `binds` and returns the rows of its last statement.
@@ -124,12 +153,18 @@ async fn run_once<T: DeserializeOwned>(
     query: &str,
     binds: &[(&'static str, serde_json::Value)],
 ) -> Result<Vec<T>, StoreError> {
-    let mut q = db.query(query);
-    for (name, value) in binds {
-        q = q.bind((*name, value.clone()));
-    }
+    // The wait for room on a connection counts against the same deadline as the query.
+    let answer = async {
+        let (client, _room) =
+            db.acquire().await.ok_or_else(|| StoreError::Unavailable("the connection pool is closed".into()))?;
+        let mut q = client.query(query);
+        for (name, value) in binds {
+            q = q.bind((*name, value.clone()));
+        }
+        Ok::<_, StoreError>(q.await?)
+    };
     let mut response =
-        tokio::time::timeout(QUERY_TIMEOUT, q).await.map_err(|_| StoreError::Timeout(QUERY_TIMEOUT))??;
+        tokio::time::timeout(QUERY_TIMEOUT, answer).await.map_err(|_| StoreError::Timeout(QUERY_TIMEOUT))??;
     let last = response.num_statements().saturating_sub(1);
     if let Some(e) = response.take_errors().into_values().next() {
         return Err(e.into());

@@ -77,6 +77,19 @@ pub async fn get(db: &Db, owner: &str, id: &str) -> Result<Notebook, StoreError>
     .await
 }
 
+/// Whether the notebook is the owner's ([`StoreError::NotFound`] if not): one read of the row
+/// by its id, without counting what it holds (what [`get`] does).
+pub async fn check(db: &Db, owner: &str, id: &str) -> Result<(), StoreError> {
+    let (owner, key) = (owner_key(owner)?, key(id)?);
+    let found: Vec<Value> = rows(
+        db,
+        "SELECT VALUE true FROM type::record('notebook', $key) WHERE owner = type::record('user', $owner)",
+        vec![("key", json!(key.as_str())), ("owner", json!(owner.as_str()))],
+    )
+    .await?;
+    if found.is_empty() { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
 pub async fn update(db: &Db, owner: &str, id: &str, changes: NotebookChanges) -> Result<Notebook, StoreError> {
     let fields = vec![
         ("name", json!(changes.name)),

@@ -2,9 +2,9 @@
 
 use serde_json::json;
 
-use super::{one, owner_key, rows};
+use super::{Window, one, owner_key, rows};
 use crate::connect::Db;
-use crate::error::StoreError;
+use crate::error::{NOT_FOUND, StoreError};
 use crate::ids::RecordKey;
 use crate::records::Note;
 
@@ -32,28 +32,37 @@ fn key(id: &str) -> Result<RecordKey, StoreError> {
     RecordKey::parse("note", id).ok_or(StoreError::NotFound)
 }
 
-pub async fn list(db: &Db, owner: &str, notebook_id: Option<&str>) -> Result<Vec<Note>, StoreError> {
+/// One page of the owner's notes (of one of their notebooks, if given), newest `updated`
+/// first. Both read an index in that order and stop after the page: the cost of a page does
+/// not grow with the notes there are.
+pub async fn list(db: &Db, owner: &str, notebook_id: Option<&str>, window: Window) -> Result<Vec<Note>, StoreError> {
     let owner = owner_key(owner)?;
+    let mut binds =
+        vec![("owner", json!(owner.as_str())), ("limit", json!(window.limit)), ("offset", json!(window.offset))];
     match notebook_id {
         None => {
             rows(
                 db,
-                &format!("SELECT {FIELDS} FROM note WHERE owner = type::record('user', $owner) ORDER BY updated DESC"),
-                vec![("owner", json!(owner.as_str()))],
+                &format!(
+                    "SELECT {FIELDS} FROM note WHERE owner = type::record('user', $owner) \
+                     ORDER BY updated DESC LIMIT $limit START $offset"
+                ),
+                binds,
             )
             .await
         }
         Some(nb) => {
             // The notebook must be the caller's: otherwise it does not exist for them.
             let nb = RecordKey::parse("notebook", nb).ok_or(StoreError::NotFound)?;
-            super::notebooks::get(db, &format!("user:{}", owner.as_str()), nb.as_str()).await?;
+            super::notebooks::check(db, &format!("user:{}", owner.as_str()), nb.as_str()).await?;
+            binds.push(("nb", json!(nb.as_str())));
             rows(
                 db,
                 &format!(
-                    "{} SELECT {FIELDS} FROM $linked WHERE owner = type::record('user', $owner) ORDER BY updated DESC",
-                    super::linked("linked", "artifact", "note")
+                    "{} SELECT {FIELDS} FROM $page WHERE owner = type::record('user', $owner) ORDER BY updated DESC",
+                    super::linked_page("artifact")
                 ),
-                vec![("owner", json!(owner.as_str())), ("nb", json!(nb.as_str()))],
+                binds,
             )
             .await
         }
@@ -63,23 +72,25 @@ pub async fn list(db: &Db, owner: &str, notebook_id: Option<&str>) -> Result<Vec
 pub async fn create(db: &Db, owner: &str, new: NewNote) -> Result<Note, StoreError> {
     let owner_k = owner_key(owner)?;
     let notebook = match &new.notebook_id {
-        Some(nb) => {
-            let nb = RecordKey::parse("notebook", nb).ok_or(StoreError::NotFound)?;
-            super::notebooks::get(db, owner, nb.as_str()).await?;
-            Some(nb)
-        }
+        Some(nb) => Some(RecordKey::parse("notebook", nb).ok_or(StoreError::NotFound)?),
         None => None,
     };
-    // One statement (a block) is one transaction: the note and its link are written together.
+    // One statement (a block) is one transaction: the notebook is checked to be the owner's
+    // (one read by id, no counting), and the note and its link are written together.
     let query = format!(
         "{{
-            LET $note = (CREATE ONLY note SET title = $title, content = $content, note_type = $note_type,
-                         owner = type::record('user', $owner)).id;
+            LET $o = type::record('user', $owner);
             IF $nb {{
                 LET $notebook = type::record('notebook', $nb);
-                RELATE $note->artifact->$notebook SET owner = type::record('user', $owner);
+                IF $notebook.owner != $o {{ THROW '{NOT_FOUND}' }};
             }};
-            RETURN SELECT {FIELDS} FROM $note;
+            LET $note = (CREATE ONLY note SET title = $title, content = $content, note_type = $note_type, owner = $o);
+            LET $id = $note.id;
+            IF $nb {{
+                LET $notebook = type::record('notebook', $nb);
+                RELATE $id->artifact->$notebook SET owner = $o, updated = $note.updated;
+            }};
+            RETURN SELECT {FIELDS} FROM $id;
         }}"
     );
     one(

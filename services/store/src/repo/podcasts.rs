@@ -118,7 +118,7 @@ pub async fn delete_episode(db: &Db, owner: &str, id: &str) -> Result<Episode, S
 /// The text of a notebook's notes and sources, for a podcast's content.
 pub async fn notebook_text(db: &Db, owner: &str, notebook_id: &str) -> Result<String, StoreError> {
     let nb = RecordKey::parse("notebook", notebook_id).ok_or(StoreError::NotFound)?;
-    super::notebooks::get(db, owner, nb.as_str()).await?;
+    super::notebooks::check(db, owner, nb.as_str()).await?;
     let owner = owner_key(owner)?;
     let parts: Vec<String> = rows(
         db,

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{one, owner_key, rows};
 use crate::connect::Db;
-use crate::error::StoreError;
+use crate::error::{NOT_FOUND, StoreError};
 use crate::ids::RecordKey;
 use crate::records::{Asset, Source, SourceDetail};
 
@@ -48,25 +48,32 @@ pub async fn create(db: &Db, owner: &str, new: NewSource) -> Result<Source, Stor
     let mut notebook_keys = Vec::new();
     for nb in &new.notebooks {
         let k = RecordKey::parse("notebook", nb).ok_or(StoreError::NotFound)?;
-        super::notebooks::get(db, owner, k.as_str()).await?;
         notebook_keys.push(k.as_str().to_string());
     }
+    // One transaction: the notebooks are checked to be the owner's (a read by id each, no
+    // counting), then the source, its job and its links are written.
     let created: Vec<Value> = rows(
         db,
-        "{
+        &format!(
+            "{{
             LET $o = type::record('user', $owner);
-            LET $source = (CREATE ONLY source SET title = $title, full_text = $content,
-                           asset = { url: $url, file_path: $file_path }, owner = $o).id;
-            LET $job = (CREATE ONLY command SET app = $app, name = $job_name, status = 'new', owner = $o,
-                        args = { source_id: <string> $source, kind: $kind, embed: $embed,
-                                 delete_source: $delete_source, transformations: $transformations }).id;
-            UPDATE $source SET command = $job;
-            FOR $nb IN $notebooks {
+            FOR $nb IN $notebooks {{
                 LET $notebook = type::record('notebook', $nb);
-                RELATE $source->reference->$notebook SET owner = $o;
-            };
+                IF $notebook.owner != $o {{ THROW '{NOT_FOUND}' }};
+            }};
+            LET $source = (CREATE ONLY source SET title = $title, full_text = $content,
+                           asset = {{ url: $url, file_path: $file_path }}, owner = $o).id;
+            LET $job = (CREATE ONLY command SET app = $app, name = $job_name, status = 'new', owner = $o,
+                        args = {{ source_id: <string> $source, kind: $kind, embed: $embed,
+                                  delete_source: $delete_source, transformations: $transformations }}).id;
+            LET $saved = (UPDATE ONLY $source SET command = $job);
+            FOR $nb IN $notebooks {{
+                LET $notebook = type::record('notebook', $nb);
+                RELATE $source->reference->$notebook SET owner = $o, updated = $saved.updated;
+            }};
             RETURN [<string> $source];
-        }",
+        }}"
+        ),
         vec![
             ("owner", json!(owner_k.as_str())),
             ("title", json!(new.title)),
@@ -101,20 +108,26 @@ pub async fn list(db: &Db, owner: &str, notebook_id: Option<&str>, page: Page) -
     let owner_k = owner_key(owner)?;
     let mut binds =
         vec![("owner", json!(owner_k.as_str())), ("limit", json!(page.limit)), ("offset", json!(page.offset))];
-    let (linked, from) = match notebook_id {
+    let direction = if page.descending { "DESC" } else { "ASC" };
+    let (linked, from, window) = match notebook_id {
         Some(nb) => {
             let nb = RecordKey::parse("notebook", nb).ok_or(StoreError::NotFound)?;
-            super::notebooks::get(db, owner, nb.as_str()).await?;
+            super::notebooks::check(db, owner, nb.as_str()).await?;
             binds.push(("nb", json!(nb.as_str())));
-            (super::linked("linked", "reference", "source"), "$linked")
+            if page.sort_by == "updated" && page.descending {
+                // The default order is the links' index order: only the page is read.
+                (super::linked_page("reference"), "$page", "")
+            } else {
+                // Other orders read every link of the notebook, then sort.
+                (super::linked("linked", "reference", "source"), "$linked", " LIMIT $limit START $offset")
+            }
         }
-        None => (String::new(), "source"),
+        None => (String::new(), "source", " LIMIT $limit START $offset"),
     };
-    let direction = if page.descending { "DESC" } else { "ASC" };
     rows(
         db,
         &format!(
-            "{linked} SELECT {FIELDS} FROM {from} WHERE owner = type::record('user', $owner) ORDER BY {} {direction} LIMIT $limit START $offset",
+            "{linked} SELECT {FIELDS} FROM {from} WHERE owner = type::record('user', $owner) ORDER BY {} {direction}{window}",
             page.sort_by
         ),
         binds,
@@ -165,7 +178,7 @@ pub async fn delete(db: &Db, owner: &str, id: &str) -> Result<Source, StoreError
 }
 
 pub async fn link(db: &Db, owner: &str, notebook_id: &str, source_id: &str) -> Result<(), StoreError> {
-    super::notebooks::get(db, owner, notebook_id).await?;
+    super::notebooks::check(db, owner, notebook_id).await?;
     get(db, owner, source_id).await?;
     let (owner, nb, src) =
         (owner_key(owner)?, RecordKey::parse("notebook", notebook_id).ok_or(StoreError::NotFound)?, key(source_id)?);
@@ -175,7 +188,7 @@ pub async fn link(db: &Db, owner: &str, notebook_id: &str, source_id: &str) -> R
             LET $s = type::record('source', $src);
             LET $n = type::record('notebook', $nb);
             IF !(SELECT VALUE id FROM reference WHERE in = $s AND out = $n) {
-                RELATE $s->reference->$n SET owner = type::record('user', $owner);
+                RELATE $s->reference->$n SET owner = type::record('user', $owner), updated = $s.updated;
             };
             RETURN [];
         }",

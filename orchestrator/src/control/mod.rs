@@ -21,7 +21,7 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
-use crate::board::State as RunState;
+use crate::board::{ExitRecord, State as RunState};
 use crate::config::ServiceKind;
 use crate::handle::{Handle, Request};
 use crate::history::{Entry, now_ms};
@@ -76,7 +76,7 @@ pub async fn serve_http(addr: std::net::SocketAddr, handle: Handle) -> anyhow::R
     let listener =
         tokio::net::TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     tracing::info!("status page on http://{}/", listener.local_addr().unwrap_or(addr));
-    let app = public_routes().with_state(handle);
+    let app = public_routes().layer(axum::Extension(Public)).with_state(handle);
     Ok(tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!("HTTP listener stopped: {e}");
@@ -131,6 +131,9 @@ pub struct InstanceReport {
     pub restarts: u32,
     pub ready: bool,
     pub last_exit: Option<String>,
+    /// How its last process ended, with its last lines of output (crash forensics).
+    #[serde(default)]
+    pub exit: Option<ExitRecord>,
 }
 
 pub fn status_of(handle: &Handle) -> Status {
@@ -154,6 +157,7 @@ pub fn status_of(handle: &Handle) -> Status {
                             restarts: i.restarts,
                             ready: i.ready,
                             last_exit: i.last_exit.clone(),
+                            exit: i.exit.as_deref().cloned(),
                         })
                         .collect()
                 })
@@ -179,8 +183,24 @@ pub fn status_of(handle: &Handle) -> Status {
     }
 }
 
-async fn status(State(handle): State<Handle>) -> impl IntoResponse {
-    axum::Json(status_of(&handle))
+/// Marks a request that came through the public listener: services' output stays on the
+/// socket (logs are never public), so exits are shown there without their lines.
+#[derive(Debug, Clone, Copy)]
+struct Public;
+
+/// The status as the asker may see it.
+fn status_for(handle: &Handle, public: Option<axum::Extension<Public>>) -> Status {
+    let mut status = status_of(handle);
+    if public.is_some() {
+        for exit in status.services.iter_mut().flat_map(|s| s.instances.iter_mut()).filter_map(|i| i.exit.as_mut()) {
+            exit.output.clear();
+        }
+    }
+    status
+}
+
+async fn status(State(handle): State<Handle>, public: Option<axum::Extension<Public>>) -> impl IntoResponse {
+    axum::Json(status_for(&handle, public))
 }
 
 #[derive(Debug, Serialize)]
@@ -217,8 +237,8 @@ async fn readyz(State(handle): State<Handle>) -> Response {
     }
 }
 
-async fn status_page(State(handle): State<Handle>) -> Html<String> {
-    Html(page::render(&status_of(&handle), &handle))
+async fn status_page(State(handle): State<Handle>, public: Option<axum::Extension<Public>>) -> Html<String> {
+    Html(page::render(&status_for(&handle, public), &handle))
 }
 
 #[derive(Debug, Deserialize)]

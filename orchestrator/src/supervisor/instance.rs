@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use super::Shared;
 use super::backoff::RestartBudget;
-use crate::board::{Gate, InstanceStatus, State, gate};
+use crate::board::{ExitRecord, Gate, InstanceStatus, State, gate};
 use crate::config::{Check, RestartPolicy, ServiceKind, ServiceSpec};
 use crate::health::check::ProbeContext;
 use crate::health::{ProbeEvent, monitor};
@@ -23,6 +23,8 @@ use crate::process::{CommandSpec, ExitStatus, Output, signal_group};
 /// How long the last lines of an exited service may take to reach the log before its exit is
 /// reported.
 const OUTPUT_DRAIN: Duration = Duration::from_secs(1);
+/// Lines of output kept with each exit.
+const EXIT_LINES: usize = 20;
 
 pub struct Instance {
     pub spec: Arc<ServiceSpec>,
@@ -49,7 +51,9 @@ enum RunEnd {
         status: ExitStatus,
     },
     /// Stopped on request.
-    Stopped,
+    Stopped {
+        status: ExitStatus,
+    },
 }
 
 impl Instance {
@@ -66,7 +70,7 @@ impl Instance {
                 return self.finish(State::Stopped, "stopped".into());
             }
             let (status, good_for) = match self.run_once().await {
-                RunEnd::Stopped => return self.finish(State::Stopped, "stopped".into()),
+                RunEnd::Stopped { .. } => return self.finish(State::Stopped, "stopped".into()),
                 RunEnd::Exited { status, good_for } => (status, good_for),
                 RunEnd::Unalive { status } => (status, Duration::ZERO),
             };
@@ -182,6 +186,7 @@ impl Instance {
                     format!("working directory {} does not exist", spec.cwd.display())
                 };
                 self.set(|s| s.last_exit = Some(format!("cannot start: {e}")));
+                self.remember_exit(None, format!("cannot start: {e}"), None);
                 self.event(State::Failed, format!("cannot start `{}`: {e}", spec.command[0]));
                 return RunEnd::Exited { status, good_for: Duration::ZERO };
             }
@@ -231,6 +236,8 @@ impl Instance {
         self.event(state, format!("started (pid {pid})"));
         let mut ready_since = (!probed).then(Instant::now);
         let mut ever_ready = !probed;
+        // Why ephitup ended the process, when it did.
+        let mut ended_by: Option<String> = None;
 
         let end = loop {
             tokio::select! {
@@ -248,6 +255,7 @@ impl Instance {
                         self.event(State::Stopping, format!("liveness probe failed: {reason}; restarting"));
                         let deadline = super::deadline_after(spec.stop_timeout);
                         let status = self.stop_process(pid, &mut exit, deadline).await;
+                        ended_by = Some(format!("liveness probe failed: {reason}"));
                         break RunEnd::Unalive { status };
                     }
                 }
@@ -255,8 +263,9 @@ impl Instance {
                     let deadline = deadline.unwrap_or_else(Instant::now);
                     let deadline = deadline.min(super::deadline_after(spec.stop_timeout));
                     self.event(State::Stopping, format!("stopping (sending {} to the group)", spec.stop_signal));
-                    self.stop_process(pid, &mut exit, deadline).await;
-                    break RunEnd::Stopped;
+                    let status = self.stop_process(pid, &mut exit, deadline).await;
+                    ended_by = Some("stopped by ephitup".to_string());
+                    break RunEnd::Stopped { status };
                 }
             }
         };
@@ -265,16 +274,40 @@ impl Instance {
         }
         // Let the last lines reach the log before the exit is reported.
         let _ = tokio::time::timeout(OUTPUT_DRAIN, futures_join(relays)).await;
-        if let RunEnd::Exited { status, .. } | RunEnd::Unalive { status } = &end {
-            let status = *status;
-            self.set(|s| s.exited(status));
-        } else {
-            self.set(|s| {
-                s.pid = None;
-                s.ready = false;
-            });
+        match &end {
+            RunEnd::Exited { status, .. } | RunEnd::Unalive { status } => {
+                let status = *status;
+                self.set(|s| s.exited(status));
+                self.remember_exit(Some(status), status.to_string(), ended_by.take());
+            }
+            RunEnd::Stopped { status } => {
+                self.set(|s| {
+                    s.pid = None;
+                    s.ready = false;
+                });
+                self.remember_exit(Some(*status), status.to_string(), ended_by.take());
+            }
         }
         end
+    }
+
+    /// Keeps how the process ended, with its last lines, on the board (crash forensics).
+    fn remember_exit(&self, status: Option<ExitStatus>, text: String, reason: Option<String>) {
+        let record = ExitRecord {
+            status: text,
+            code: match status {
+                Some(ExitStatus::Code(c)) => Some(c),
+                _ => None,
+            },
+            signal: match status {
+                Some(ExitStatus::Signaled(sig)) => Some(sig.as_str().to_string()),
+                _ => None,
+            },
+            at_ms: crate::history::now_ms(),
+            reason,
+            output: self.shared.recent.last_lines(&self.spec.name, &self.label, EXIT_LINES),
+        };
+        self.set(|s| s.exit = Some(Arc::new(record)));
     }
 
     fn on_readiness(

@@ -43,6 +43,7 @@ pub struct Handle {
     pub calls: mpsc::Sender<Call>,
     pub recent: Arc<RecentLogs>,
     pub history: Arc<History>,
+    pub counters: Arc<crate::counters::Counters>,
     /// When `ephitup` started, in ms since the Unix epoch.
     pub started_ms: u64,
 }

@@ -131,6 +131,8 @@ pub fn render_status(status: &Status) -> String {
         "UPTIME".into(),
         "RESTARTS".into(),
         "HEALTH".into(),
+        "MEM".into(),
+        "CPU".into(),
         "LAST EXIT".into(),
     ]];
     for s in &status.services {
@@ -149,11 +151,15 @@ pub fn render_status(status: &Status) -> String {
                     .unwrap_or_else(|| "-".into()),
                 i.restarts.to_string(),
                 health,
+                i.memory_bytes
+                    .map(|b| bytesize::ByteSize::b(b).display().iec_short().to_string())
+                    .unwrap_or_else(|| "-".into()),
+                i.cpu_seconds.map(|c| format!("{c:.2}s")).unwrap_or_else(|| "-".into()),
                 i.last_exit.clone().unwrap_or_else(|| "-".into()),
             ]);
         }
     }
-    let widths: Vec<usize> = (0..7).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..9).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     let mut out = String::new();
     for r in &rows {
         let line: Vec<String> = r.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();

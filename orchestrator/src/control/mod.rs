@@ -3,10 +3,13 @@
 //! (`settings.http`) that serves only what is safe to show: `/healthz`, `/readyz`, status and
 //! the status page ([`page`]). The CLI side (`ephitup status`, `logs`, ...) is [`client`].
 //!
+//! Both serve `GET /metrics` (Prometheus, [`metrics`]).
+//!
 //! Socket routes: `GET /status`, `GET /history`, `GET /logs?service=&lines=&follow=`,
 //! `POST /services/{name}/{start|stop|restart}`, `POST /reload`, `GET /healthz`, `GET /readyz`.
 
 pub mod client;
+mod metrics;
 mod page;
 
 use std::os::unix::fs::PermissionsExt;
@@ -91,6 +94,7 @@ fn public_routes() -> Router<Handle> {
         .route("/readyz", get(readyz))
         .route("/status", get(status))
         .route("/history", get(history))
+        .route("/metrics", get(metrics_text))
 }
 
 fn control_routes() -> Router<Handle> {
@@ -134,12 +138,22 @@ pub struct InstanceReport {
     /// How its last process ended, with its last lines of output (crash forensics).
     #[serde(default)]
     pub exit: Option<ExitRecord>,
+    /// Resident memory of its process group, in bytes (none without a process).
+    #[serde(default)]
+    pub memory_bytes: Option<u64>,
+    /// CPU time of its current process group, in seconds (none without a process).
+    #[serde(default)]
+    pub cpu_seconds: Option<f64>,
+    /// Failed probe runs since ephitup started.
+    #[serde(default)]
+    pub probe_failures: u64,
 }
 
 pub fn status_of(handle: &Handle) -> Status {
     let config = handle.config.borrow().clone();
     let board = handle.board.borrow().clone();
     let now = now_ms();
+    let groups = crate::process::usage::by_group();
     let services = config
         .services
         .iter()
@@ -158,6 +172,9 @@ pub fn status_of(handle: &Handle) -> Status {
                             ready: i.ready,
                             last_exit: i.last_exit.clone(),
                             exit: i.exit.as_deref().cloned(),
+                            memory_bytes: i.pid.map(|p| groups.get(&p).map_or(0, |u| u.rss_bytes)),
+                            cpu_seconds: i.pid.map(|p| groups.get(&p).map_or(0.0, |u| u.cpu_seconds)),
+                            probe_failures: handle.counters.of(&s.name, r as u32).probe_failures(),
                         })
                         .collect()
                 })
@@ -234,6 +251,13 @@ async fn readyz(State(handle): State<Handle>) -> Response {
             .map(|i| format!("{} {}", i.label, i.state))
             .collect();
         (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {}\n", waiting.join(", "))).into_response()
+    }
+}
+
+async fn metrics_text(State(handle): State<Handle>) -> Response {
+    match metrics::render(&handle) {
+        Ok(text) => ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("cannot encode the metrics: {e}\n")).into_response(),
     }
 }
 

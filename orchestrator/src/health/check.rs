@@ -26,6 +26,8 @@ pub struct ProbeContext {
     /// For exec probes: the service's directory and environment.
     pub cwd: std::path::PathBuf,
     pub env: Vec<(String, String)>,
+    /// Where failed runs are counted (for `/metrics`), when someone counts them.
+    pub failures: Option<Arc<crate::counters::InstanceCounters>>,
 }
 
 /// Runs `check` once. `Err` says why it failed, for the log.

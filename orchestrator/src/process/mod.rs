@@ -6,6 +6,7 @@ mod exit;
 pub mod guardian;
 mod reaper;
 mod spawn;
+pub mod usage;
 
 pub use exit::ExitStatus;
 pub use reaper::{ProcessTable, Spawned};

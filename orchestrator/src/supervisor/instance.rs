@@ -215,6 +215,7 @@ impl Instance {
             processes: Arc::clone(&self.shared.processes),
             cwd: spec.cwd.clone(),
             env: self.child_env(),
+            failures: Some(self.shared.counters.of(&spec.name, self.replica)),
         };
         let polled_readiness = spec.health.clone().filter(|p| !matches!(p.check, Check::Log(_)));
         if let Some(probe) = polled_readiness {

@@ -53,6 +53,7 @@ pub struct Shared {
     pub relays: TaskTracker,
     pub recent: Arc<RecentLogs>,
     pub history: Arc<History>,
+    pub counters: Arc<crate::counters::Counters>,
 }
 
 /// How `ephitup up` was asked to run, beyond the file.
@@ -97,6 +98,7 @@ pub async fn run(
         relays: TaskTracker::new(),
         recent: Arc::new(RecentLogs::default()),
         history: Arc::new(History::default()),
+        counters: Arc::default(),
     });
     let config = Arc::new(config);
     let (calls_tx, mut calls_rx) = mpsc::channel(64);
@@ -107,6 +109,7 @@ pub async fn run(
         calls: calls_tx.clone(),
         recent: Arc::clone(&shared.recent),
         history: Arc::clone(&shared.history),
+        counters: Arc::clone(&shared.counters),
         started_ms: history::now_ms(),
     };
 

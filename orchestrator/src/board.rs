@@ -34,6 +34,8 @@ pub enum State {
     Fatal,
     /// A dependency can never be met.
     Blocked,
+    /// A scheduled one-shot waiting for its next run.
+    Scheduled,
 }
 
 impl State {
@@ -50,6 +52,7 @@ impl State {
             State::Failed => "failed",
             State::Fatal => "fatal",
             State::Blocked => "blocked",
+            State::Scheduled => "scheduled",
         }
     }
 
@@ -85,6 +88,8 @@ pub struct InstanceStatus {
     /// is cloned on every read, the record is not.
     #[serde(skip)]
     pub exit: Option<Arc<ExitRecord>>,
+    /// A scheduled one-shot's next run, in ms since the Unix epoch.
+    pub next_run_ms: Option<u64>,
 }
 
 /// The end of one process of an instance: what `status --json` and the status page show of
@@ -114,6 +119,7 @@ impl Default for InstanceStatus {
             last_exit: None,
             since_ms: None,
             exit: None,
+            next_run_ms: None,
         }
     }
 }

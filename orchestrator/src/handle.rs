@@ -64,7 +64,9 @@ impl Handle {
         let any_critical = config.services.iter().any(|s| s.critical);
         config.services.iter().filter(|s| s.critical || !any_critical).all(|s| {
             board.get(&s.name).is_some_and(|instances| {
-                instances.iter().all(|i| (i.ready && i.state == State::Running) || i.state == State::Completed)
+                instances.iter().all(|i| {
+                    (i.ready && i.state == State::Running) || matches!(i.state, State::Completed | State::Scheduled)
+                })
             })
         })
     }

@@ -159,6 +159,28 @@ pub fn render_status(status: &Status) -> String {
             ]);
         }
     }
+    // Scheduled one-shots add their next run.
+    let scheduled = status.services.iter().flat_map(|s| &s.instances).any(|i| i.next_run_ms.is_some());
+    if scheduled {
+        rows[0][1] = "STATE (NEXT RUN)".into();
+        let mut n = 1;
+        for s in &status.services {
+            for i in &s.instances {
+                if let Some(next) = i.next_run_ms {
+                    let secs = next.saturating_sub(crate::history::now_ms()) / 1000;
+                    let when = humantime::format_rfc3339_seconds(
+                        std::time::UNIX_EPOCH + std::time::Duration::from_millis(next),
+                    );
+                    rows[n][1] = format!(
+                        "{} (next {when}, in {})",
+                        i.state,
+                        humantime::format_duration(std::time::Duration::from_secs(secs))
+                    );
+                }
+                n += 1;
+            }
+        }
+    }
     let widths: Vec<usize> = (0..9).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     let mut out = String::new();
     for r in &rows {

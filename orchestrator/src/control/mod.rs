@@ -122,6 +122,12 @@ pub struct ServiceStatus {
     pub critical: bool,
     /// The readiness probe, described; none when the service has none.
     pub health: Option<String>,
+    /// A one-shot's schedule, described (`every 1day`, `cron 0 3 * * * (UTC)`).
+    #[serde(default)]
+    pub schedule: Option<String>,
+    /// Its memory limit, in bytes.
+    #[serde(default)]
+    pub memory_limit: Option<u64>,
     pub instances: Vec<InstanceReport>,
 }
 
@@ -147,6 +153,9 @@ pub struct InstanceReport {
     /// Failed probe runs since ephitup started.
     #[serde(default)]
     pub probe_failures: u64,
+    /// A scheduled one-shot's next run, in ms since the Unix epoch.
+    #[serde(default)]
+    pub next_run_ms: Option<u64>,
 }
 
 pub fn status_of(handle: &Handle) -> Status {
@@ -175,6 +184,7 @@ pub fn status_of(handle: &Handle) -> Status {
                             memory_bytes: i.pid.map(|p| groups.get(&p).map_or(0, |u| u.rss_bytes)),
                             cpu_seconds: i.pid.map(|p| groups.get(&p).map_or(0.0, |u| u.cpu_seconds)),
                             probe_failures: handle.counters.of(&s.name, r as u32).probe_failures(),
+                            next_run_ms: i.next_run_ms,
                         })
                         .collect()
                 })
@@ -187,6 +197,8 @@ pub fn status_of(handle: &Handle) -> Status {
                 },
                 critical: s.critical,
                 health: s.health.as_ref().map(|p| p.check.describe()),
+                schedule: s.schedule.as_ref().map(|x| x.describe()),
+                memory_limit: s.limits.memory,
                 instances,
             }
         })
@@ -247,7 +259,9 @@ async fn readyz(State(handle): State<Handle>) -> Response {
             .iter()
             .filter(|s| s.critical || !status.services.iter().any(|s| s.critical))
             .flat_map(|s| s.instances.iter())
-            .filter(|i| !(i.ready && i.state == RunState::Running.as_str()) && i.state != "completed")
+            .filter(|i| {
+                !(i.ready && i.state == RunState::Running.as_str()) && i.state != "completed" && i.state != "scheduled"
+            })
             .map(|i| format!("{} {}", i.label, i.state))
             .collect();
         (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {}\n", waiting.join(", "))).into_response()

@@ -95,7 +95,16 @@ td,th{{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}} .s{{font
                 escape(&i.label),
                 if s.critical { " ★" } else { "" },
                 colour(&i.state),
-                escape(&i.state),
+                escape(&match i.next_run_ms {
+                    Some(next) => format!(
+                        "{} (next {})",
+                        i.state,
+                        humantime::format_rfc3339_seconds(
+                            std::time::UNIX_EPOCH + std::time::Duration::from_millis(next)
+                        )
+                    ),
+                    None => i.state.clone(),
+                }),
                 i.pid.map(|p| p.to_string()).unwrap_or_default(),
                 i.uptime_ms.map(ago).unwrap_or_default(),
                 i.restarts,

@@ -53,6 +53,7 @@ pub async fn run_check(check: &Check, timeout: Duration, ctx: &ProbeContext) -> 
                 user: None,
                 stdout: Output::Null,
                 stderr: Output::Null,
+                cgroup: None,
             };
             let spawned = ctx.processes.spawn(&spec).map_err(|e| format!("exec {}: {e}", argv[0]))?;
             match tokio::time::timeout(timeout, spawned.exit).await {

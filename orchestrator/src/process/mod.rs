@@ -2,6 +2,7 @@
 //! reaped (one reaper for every child and orphan), signalled (whole groups), and cleaned up
 //! if `ephitup` itself is killed (the guardian).
 
+pub mod cgroup;
 mod exit;
 pub mod guardian;
 mod reaper;

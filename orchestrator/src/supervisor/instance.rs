@@ -11,13 +11,14 @@ use nix::unistd::Pid;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use super::Shared;
 use super::backoff::RestartBudget;
+use super::{Shared, limits};
 use crate::board::{ExitRecord, Gate, InstanceStatus, State, gate};
 use crate::config::{Check, RestartPolicy, ServiceKind, ServiceSpec};
 use crate::health::check::ProbeContext;
 use crate::health::{ProbeEvent, monitor};
 use crate::logs::{LineFormat, LineWatch, RecentTarget, RelayTarget, Stream, relay};
+use crate::process::cgroup::Cgroup;
 use crate::process::{CommandSpec, ExitStatus, Output, signal_group};
 
 /// How long the last lines of an exited service may take to reach the log before its exit is
@@ -50,6 +51,10 @@ enum RunEnd {
     Unalive {
         status: ExitStatus,
     },
+    /// Stopped for going over its memory limit.
+    Limited {
+        status: ExitStatus,
+    },
     /// Stopped on request.
     Stopped {
         status: ExitStatus,
@@ -58,39 +63,60 @@ enum RunEnd {
 
 impl Instance {
     pub async fn run(mut self) {
+        // A memory limit enforced by the kernel has a cgroup for the instance's whole life.
+        let cgroup =
+            self.spec.limits.memory.and_then(|limit| {
+                self.shared.limits.cgroup_for(&format!("{}.{}", self.spec.name, self.replica), limit)
+            });
+        let (state, message) = match self.spec.schedule.clone() {
+            Some(schedule) => super::schedule::run(&mut self, &schedule, cgroup.as_ref()).await,
+            None => self.run_to_end(cgroup.as_ref()).await,
+        };
+        if let Some(group) = &cgroup {
+            group.remove().await;
+        }
+        self.finish(state, message);
+    }
+
+    /// Waits for the dependencies, then runs (and restarts by policy) until the instance is
+    /// done: its final state and why.
+    pub(super) async fn run_to_end(&mut self, cgroup: Option<&Cgroup>) -> (State, String) {
         match self.wait_for_dependencies().await {
             Gate::Open => {}
-            Gate::Wait => return self.finish(State::Stopped, "stopped before it started".into()),
-            Gate::Never(reason) => return self.finish(State::Blocked, format!("blocked: {reason}")),
+            Gate::Wait => return (State::Stopped, "stopped before it started".into()),
+            Gate::Never(reason) => return (State::Blocked, format!("blocked: {reason}")),
         }
         let mut budget =
             RestartBudget::new(self.spec.backoff.clone(), self.spec.max_restarts, self.spec.restart_window);
         loop {
             if self.stopping() {
-                return self.finish(State::Stopped, "stopped".into());
+                return (State::Stopped, "stopped".into());
             }
-            let (status, good_for) = match self.run_once().await {
-                RunEnd::Stopped { .. } => return self.finish(State::Stopped, "stopped".into()),
-                RunEnd::Exited { status, good_for } => (status, good_for),
-                RunEnd::Unalive { status } => (status, Duration::ZERO),
+            let (status, good_for, limited) = match self.run_once(cgroup).await {
+                RunEnd::Stopped { .. } => return (State::Stopped, "stopped".into()),
+                RunEnd::Exited { status, good_for } => (status, good_for, false),
+                RunEnd::Unalive { status } => (status, Duration::ZERO, false),
+                RunEnd::Limited { status } => (status, Duration::ZERO, true),
             };
+            // Over its limit counts as a failure, however the process answered the stop.
+            let failed = limited || !status.success();
             let restart = match self.spec.restart {
                 RestartPolicy::Always => true,
-                RestartPolicy::OnFailure => !status.success(),
+                RestartPolicy::OnFailure => failed,
                 RestartPolicy::Never => false,
             };
             if !restart || self.stopping() {
-                let (state, what) = match (status.success(), self.spec.kind) {
-                    (true, ServiceKind::Oneshot) => (State::Completed, "completed"),
-                    (true, ServiceKind::Daemon) => (State::Completed, "exited"),
-                    (false, _) => (State::Failed, "failed"),
+                let (state, what) = match (failed, self.spec.kind) {
+                    (false, ServiceKind::Oneshot) => (State::Completed, "completed"),
+                    (false, ServiceKind::Daemon) => (State::Completed, "exited"),
+                    (true, _) => (State::Failed, "failed"),
                 };
-                let state = if self.stopping() && !status.success() { State::Stopped } else { state };
-                return self.finish(state, format!("{what} ({status})"));
+                let state = if self.stopping() && failed { State::Stopped } else { state };
+                return (state, format!("{what} ({status})"));
             }
             let Some(delay) = budget.next(Instant::now(), good_for) else {
                 let window = humantime::format_duration(self.spec.restart_window);
-                return self.finish(
+                return (
                     State::Fatal,
                     format!("fatal: {} restarts within {window}, giving up ({status})", self.spec.max_restarts),
                 );
@@ -117,7 +143,7 @@ impl Instance {
         }
     }
 
-    fn stopping(&self) -> bool {
+    pub(super) fn stopping(&self) -> bool {
         *self.shared.shutdown.borrow() || self.stop.borrow().is_some()
     }
 
@@ -166,7 +192,7 @@ impl Instance {
     }
 
     /// Spawns the process once and follows it until it exits or is stopped.
-    async fn run_once(&mut self) -> RunEnd {
+    async fn run_once(&mut self, cgroup: Option<&Cgroup>) -> RunEnd {
         let spec = Arc::clone(&self.spec);
         let command = CommandSpec {
             argv: spec.command.clone(),
@@ -175,6 +201,7 @@ impl Instance {
             user: spec.user.clone(),
             stdout: Output::Piped,
             stderr: Output::Piped,
+            cgroup: cgroup.map(Cgroup::procs),
         };
         let spawned = match self.shared.processes.spawn(&command) {
             Ok(s) => s,
@@ -194,6 +221,11 @@ impl Instance {
         let pid = spawned.pid;
         let mut exit = spawned.exit;
         let started_at = Instant::now();
+        // Over the memory limit: the kernel's kills counted from here, or the sampled RSS.
+        let oom_before = cgroup.map_or(0, Cgroup::oom_kills);
+        let limit = spec.limits.memory;
+        let over_limit = limits::over(limit.unwrap_or(u64::MAX), pid.as_raw(), cgroup, oom_before);
+        tokio::pin!(over_limit);
 
         let (log_ready_tx, mut log_ready) = watch::channel(false);
         let line_watch = match spec.health.as_ref().map(|p| &p.check) {
@@ -244,7 +276,22 @@ impl Instance {
             tokio::select! {
                 status = &mut exit => {
                     let status = status.unwrap_or(ExitStatus::Signaled(Signal::SIGKILL));
+                    if let (Some(limit), Some(group)) = (limit, cgroup) {
+                        if group.oom_kills() > oom_before {
+                            let reason = limits::killed_message(limit);
+                            self.event(State::Stopping, format!("{reason} ({status})"));
+                            ended_by = Some(reason);
+                            break RunEnd::Limited { status };
+                        }
+                    }
                     break RunEnd::Exited { status, good_for: ready_since.map_or(Duration::ZERO, |t| t.elapsed()) };
+                }
+                reason = &mut over_limit, if limit.is_some() => {
+                    self.event(State::Stopping, format!("{reason}; stopping (sending {} to the group)", spec.stop_signal));
+                    let deadline = super::deadline_after(spec.stop_timeout);
+                    let status = self.stop_process(pid, &mut exit, deadline).await;
+                    ended_by = Some(reason);
+                    break RunEnd::Limited { status };
                 }
                 Some(event) = readiness.recv() => self.on_readiness(event, &mut ready_since, &mut ever_ready, started_at),
                 Ok(true) = async { log_ready.wait_for(|m| *m).await.map(|m| *m) }, if !ever_ready => {
@@ -276,7 +323,7 @@ impl Instance {
         // Let the last lines reach the log before the exit is reported.
         let _ = tokio::time::timeout(OUTPUT_DRAIN, futures_join(relays)).await;
         match &end {
-            RunEnd::Exited { status, .. } | RunEnd::Unalive { status } => {
+            RunEnd::Exited { status, .. } | RunEnd::Unalive { status } | RunEnd::Limited { status } => {
                 let status = *status;
                 self.set(|s| s.exited(status));
                 self.remember_exit(Some(status), status.to_string(), ended_by.take());
@@ -388,7 +435,7 @@ impl Instance {
         }
     }
 
-    fn set(&self, change: impl FnOnce(&mut InstanceStatus)) {
+    pub(super) fn set(&self, change: impl FnOnce(&mut InstanceStatus)) {
         self.shared.board.send_modify(|board| {
             if let Some(status) = board.get_mut(&self.spec.name).and_then(|v| v.get_mut(self.replica as usize)) {
                 change(status);
@@ -396,7 +443,7 @@ impl Instance {
         });
     }
 
-    fn event(&self, state: State, message: String) {
+    pub(super) fn event(&self, state: State, message: String) {
         let pid = self
             .shared
             .board

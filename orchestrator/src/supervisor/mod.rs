@@ -9,7 +9,9 @@
 
 mod backoff;
 mod instance;
+pub mod limits;
 pub mod reload;
+mod schedule;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -54,6 +56,7 @@ pub struct Shared {
     pub recent: Arc<RecentLogs>,
     pub history: Arc<History>,
     pub counters: Arc<crate::counters::Counters>,
+    pub limits: limits::Limits,
 }
 
 /// How `ephitup up` was asked to run, beyond the file.
@@ -99,6 +102,7 @@ pub async fn run(
         recent: Arc::new(RecentLogs::default()),
         history: Arc::new(History::default()),
         counters: Arc::default(),
+        limits: limits::Limits::default(),
     });
     let config = Arc::new(config);
     let (calls_tx, mut calls_rx) = mpsc::channel(64);

@@ -7,6 +7,7 @@ mod exit;
 pub mod guardian;
 mod reaper;
 mod spawn;
+pub mod trim;
 pub mod usage;
 
 pub use exit::ExitStatus;

@@ -12,11 +12,13 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use super::backoff::RestartBudget;
+use super::schedule::{self, at};
 use super::{Shared, limits};
 use crate::board::{ExitRecord, Gate, InstanceStatus, State, gate};
-use crate::config::{Check, RestartPolicy, ServiceKind, ServiceSpec};
+use crate::config::{Check, RestartPolicy, Schedule, ServiceKind, ServiceSpec};
 use crate::health::check::ProbeContext;
 use crate::health::{ProbeEvent, monitor};
+use crate::history::now_ms;
 use crate::logs::{LineFormat, LineWatch, RecentTarget, RelayTarget, Stream, relay};
 use crate::process::cgroup::Cgroup;
 use crate::process::{CommandSpec, ExitStatus, Output, signal_group};
@@ -69,7 +71,7 @@ impl Instance {
                 self.shared.limits.cgroup_for(&format!("{}.{}", self.spec.name, self.replica), limit)
             });
         let (state, message) = match self.spec.schedule.clone() {
-            Some(schedule) => super::schedule::run(&mut self, &schedule, cgroup.as_ref()).await,
+            Some(schedule) => self.run_scheduled(&schedule, cgroup.as_ref()).await,
             None => self.run_to_end(cgroup.as_ref()).await,
         };
         if let Some(group) = &cgroup {
@@ -78,9 +80,53 @@ impl Instance {
         self.finish(state, message);
     }
 
+    /// A scheduled one-shot: waits for each run time (shown by `status`), runs as any one-shot
+    /// (`run_to_end`: dependencies, restart policy), and waits again, until stopped.
+    async fn run_scheduled(&mut self, schedule: &Schedule, cgroup: Option<&Cgroup>) -> (State, String) {
+        // `every` counts from when the instance was started.
+        let anchor = now_ms();
+        let mut next = schedule.next_after(anchor, anchor);
+        loop {
+            let Some(due) = next else {
+                return (State::Completed, format!("no run time left in {}", schedule.describe()));
+            };
+            self.set(|s| {
+                s.state = State::Scheduled;
+                s.next_run_ms = Some(due);
+            });
+            self.event(State::Scheduled, format!("next run at {} ({})", at(due), schedule.describe()));
+            let mut shutdown = self.shared.shutdown.subscribe();
+            let mut stop = self.stop.clone();
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(due.saturating_sub(now_ms()))) => {}
+                _ = shutdown.wait_for(|down| *down) => return (State::Stopped, "stopped".into()),
+                _ = stop.wait_for(Option::is_some) => return (State::Stopped, "stopped".into()),
+            }
+            self.set(|s| s.next_run_ms = None);
+            let (state, message) = self.run_to_end(cgroup).await;
+            match state {
+                State::Stopped | State::Blocked => return (state, message),
+                State::Completed => self.event(State::Completed, format!("run due at {} {message}", at(due))),
+                _ => self.event(state, format!("run due at {} {message}; next run as scheduled", at(due))),
+            }
+            let (after, skipped) = schedule::after_run(schedule, anchor, due, now_ms());
+            next = after;
+            if skipped > 0 {
+                tracing::warn!(
+                    service = %self.label,
+                    skipped,
+                    "{} skipped {skipped} run(s) due while its previous run was still going (runs never overlap)",
+                    self.label
+                );
+                let message = format!("skipped {skipped} run(s): the previous run was still going");
+                self.shared.history.record(&self.spec.name, &self.label, State::Scheduled.as_str(), &message);
+            }
+        }
+    }
+
     /// Waits for the dependencies, then runs (and restarts by policy) until the instance is
     /// done: its final state and why.
-    pub(super) async fn run_to_end(&mut self, cgroup: Option<&Cgroup>) -> (State, String) {
+    async fn run_to_end(&mut self, cgroup: Option<&Cgroup>) -> (State, String) {
         match self.wait_for_dependencies().await {
             Gate::Open => {}
             Gate::Wait => return (State::Stopped, "stopped before it started".into()),
@@ -143,7 +189,7 @@ impl Instance {
         }
     }
 
-    pub(super) fn stopping(&self) -> bool {
+    fn stopping(&self) -> bool {
         *self.shared.shutdown.borrow() || self.stop.borrow().is_some()
     }
 
@@ -435,7 +481,7 @@ impl Instance {
         }
     }
 
-    pub(super) fn set(&self, change: impl FnOnce(&mut InstanceStatus)) {
+    fn set(&self, change: impl FnOnce(&mut InstanceStatus)) {
         self.shared.board.send_modify(|board| {
             if let Some(status) = board.get_mut(&self.spec.name).and_then(|v| v.get_mut(self.replica as usize)) {
                 change(status);
@@ -443,7 +489,7 @@ impl Instance {
         });
     }
 
-    pub(super) fn event(&self, state: State, message: String) {
+    fn event(&self, state: State, message: String) {
         let pid = self
             .shared
             .board

@@ -69,6 +69,10 @@ pub struct RunOptions {
 /// How long, after the last service stopped, its remaining output may take to be written.
 const RELAY_DRAIN: Duration = Duration::from_secs(10);
 
+/// When the pages start-up touched are given back, and once more for slow starts.
+const TRIM_AFTER_START: Duration = Duration::from_secs(1);
+const TRIM_AGAIN: Duration = Duration::from_secs(30);
+
 /// Exit code when a critical service failed for good.
 pub const EXIT_CRITICAL: i32 = 1;
 /// Exit code when the set ended by itself and something in it failed.
@@ -151,6 +155,13 @@ pub async fn run(
         co.spawn_service(Arc::new(spec.clone()), index)?;
     }
     co.dev_watch = crate::watch::watch_services(&config.services, co.calls.clone());
+    // Once started, the code that only start-up needed leaves memory (see process::trim).
+    let _trim = tokio::spawn(async {
+        for wait in [TRIM_AFTER_START, TRIM_AGAIN] {
+            tokio::time::sleep(wait).await;
+            crate::process::trim::page_out_file_mappings();
+        }
+    });
 
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sigint = signal(SignalKind::interrupt())?;

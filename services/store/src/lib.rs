@@ -4,6 +4,7 @@
 //! encryption of secrets at rest (`crypto`), and where podcast audio is kept (`audio`: files or S3). Services never talk to SurrealDB any other way.
 
 pub mod audio;
+pub mod backup;
 pub mod connect;
 pub mod crypto;
 pub mod error;

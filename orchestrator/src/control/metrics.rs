@@ -2,8 +2,8 @@
 //! instance (labels `service` and `instance`, the replica number): ready, up, restarts,
 //! memory (RSS of the whole process group) and CPU time, failed probe runs, last exit code.
 //!
-//! Built fresh at each scrape from the board, the counters and one pass over `/proc`
-//! ([`crate::process::usage`]): nothing is kept between scrapes, and an idle `ephitup`
+//! Built fresh at each scrape from the board, the counters and the services' process trees
+//! in `/proc` ([`crate::process::usage`]): nothing is kept between scrapes, and an idle `ephitup`
 //! spends nothing on metrics.
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -27,7 +27,8 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 
 pub fn render(handle: &Handle) -> Result<String, std::fmt::Error> {
     let board = handle.board.borrow().clone();
-    let groups = usage::by_group();
+    let leaders: Vec<i32> = board.values().flatten().filter_map(|i| i.pid).collect();
+    let groups = usage::of_groups(&leaders);
 
     let ready = Family::<Labels, Gauge>::default();
     let up = Family::<Labels, Gauge>::default();

@@ -162,7 +162,8 @@ pub fn status_of(handle: &Handle) -> Status {
     let config = handle.config.borrow().clone();
     let board = handle.board.borrow().clone();
     let now = now_ms();
-    let groups = crate::process::usage::by_group();
+    let leaders: Vec<i32> = board.values().flatten().filter_map(|i| i.pid).collect();
+    let groups = crate::process::usage::of_groups(&leaders);
     let services = config
         .services
         .iter()

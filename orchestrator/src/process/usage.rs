@@ -6,6 +6,8 @@
 //! `/proc/PID/stat` is parsed by hand: three fields of one line do not need a crate.
 
 use std::collections::HashMap;
+#[cfg(test)]
+use std::os::unix::process::CommandExt;
 
 /// Memory and CPU of one process group.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -36,9 +38,49 @@ pub fn by_group() -> HashMap<i32, Usage> {
     groups
 }
 
-/// The group usage of one group (one pass over `/proc`; prefer [`by_group`] for several).
+/// The usage of the groups led by `leaders`, reading only their process trees (each
+/// leader's descendants through `/proc/PID/task/TID/children`), not every process of the
+/// machine; falls back to [`by_group`] where the kernel has no `children` files. A member
+/// that left the leader's tree (an orphan, reparented to `ephitup`) is not counted.
+pub fn of_groups(leaders: &[i32]) -> HashMap<i32, Usage> {
+    if !std::path::Path::new("/proc/self/task").exists() {
+        return by_group();
+    }
+    let page = page_size();
+    let tick = clock_ticks();
+    let mut groups = HashMap::new();
+    for &leader in leaders {
+        let mut total = Usage::default();
+        let mut stack = vec![leader];
+        let mut seen = 0usize;
+        while let Some(pid) = stack.pop() {
+            seen += 1;
+            if seen > MAX_TREE {
+                break;
+            }
+            let Ok(stat) = std::fs::read(format!("/proc/{pid}/stat")) else { continue };
+            let Some((pgrp, usage)) = parse_stat(&stat, page, tick) else { continue };
+            if pgrp == leader {
+                total.rss_bytes += usage.rss_bytes;
+                total.cpu_seconds += usage.cpu_seconds;
+            }
+            let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { continue };
+            for task in tasks.flatten() {
+                let Ok(children) = std::fs::read_to_string(task.path().join("children")) else { continue };
+                stack.extend(children.split_ascii_whitespace().filter_map(|c| c.parse::<i32>().ok()));
+            }
+        }
+        groups.insert(leader, total);
+    }
+    groups
+}
+
+/// Processes walked in one group's tree at most (a fork bomb does not stall a scrape).
+const MAX_TREE: usize = 100_000;
+
+/// The usage of one group (its leader's process tree).
 pub fn of_group(pgid: i32) -> Usage {
-    by_group().get(&pgid).copied().unwrap_or_default()
+    of_groups(&[pgid]).get(&pgid).copied().unwrap_or_default()
 }
 
 /// The group id and usage in one `/proc/PID/stat` line. Fields after the command (which is
@@ -86,8 +128,25 @@ mod tests {
     }
 
     #[test]
-    fn this_test_process_uses_memory() {
-        let me = nix::unistd::getpgrp().as_raw();
-        assert!(of_group(me).rss_bytes > 0);
+    fn a_group_is_counted_through_its_tree() {
+        // A child in a group of its own, with a grandchild in the same group.
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 1000 & exec sleep 1000"])
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pgid = child.id() as i32;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let members = || by_group().get(&pgid).copied().unwrap_or_default();
+        while members().rss_bytes == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        // The tree walk finds the leader and the grandchild (more than the leader alone).
+        let leader = std::fs::read(format!("/proc/{pgid}/stat")).unwrap();
+        let (_, alone) = parse_stat(&leader, page_size(), clock_ticks()).unwrap();
+        let walked = of_group(pgid);
+        assert!(walked.rss_bytes > alone.rss_bytes, "{walked:?} vs {alone:?}");
+        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), nix::sys::signal::Signal::SIGKILL);
+        let _ = child.wait();
     }
 }

@@ -2,8 +2,9 @@
 //! dependents read to decide when their conditions hold, and that `status` will report.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{Condition, Dependency};
 use crate::process::ExitStatus;
@@ -33,6 +34,8 @@ pub enum State {
     Fatal,
     /// A dependency can never be met.
     Blocked,
+    /// A scheduled one-shot waiting for its next run.
+    Scheduled,
 }
 
 impl State {
@@ -49,6 +52,7 @@ impl State {
             State::Failed => "failed",
             State::Fatal => "fatal",
             State::Blocked => "blocked",
+            State::Scheduled => "scheduled",
         }
     }
 
@@ -80,6 +84,28 @@ pub struct InstanceStatus {
     pub last_exit: Option<String>,
     /// When the current (or last) process was spawned, in ms since the Unix epoch.
     pub since_ms: Option<u64>,
+    /// How the last process ended, with its last lines (crash forensics). Shared: the board
+    /// is cloned on every read, the record is not.
+    #[serde(skip)]
+    pub exit: Option<Arc<ExitRecord>>,
+    /// A scheduled one-shot's next run, in ms since the Unix epoch.
+    pub next_run_ms: Option<u64>,
+}
+
+/// The end of one process of an instance: what `status --json` and the status page show of
+/// it long after its lines have left the screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExitRecord {
+    /// `exit code 3`, `killed by SIGKILL`, `cannot start: ...`.
+    pub status: String,
+    pub code: Option<i32>,
+    pub signal: Option<String>,
+    /// When it ended, in ms since the Unix epoch.
+    pub at_ms: u64,
+    /// Why `ephitup` ended it, when it did (a stop, a liveness probe, a memory limit).
+    pub reason: Option<String>,
+    /// Its last lines of output (stdout and stderr, oldest first).
+    pub output: Vec<String>,
 }
 
 impl Default for InstanceStatus {
@@ -92,6 +118,8 @@ impl Default for InstanceStatus {
             ready: false,
             last_exit: None,
             since_ms: None,
+            exit: None,
+            next_run_ms: None,
         }
     }
 }

@@ -43,6 +43,7 @@ pub struct Handle {
     pub calls: mpsc::Sender<Call>,
     pub recent: Arc<RecentLogs>,
     pub history: Arc<History>,
+    pub counters: Arc<crate::counters::Counters>,
     /// When `ephitup` started, in ms since the Unix epoch.
     pub started_ms: u64,
 }
@@ -63,7 +64,9 @@ impl Handle {
         let any_critical = config.services.iter().any(|s| s.critical);
         config.services.iter().filter(|s| s.critical || !any_critical).all(|s| {
             board.get(&s.name).is_some_and(|instances| {
-                instances.iter().all(|i| (i.ready && i.state == State::Running) || i.state == State::Completed)
+                instances.iter().all(|i| {
+                    (i.ready && i.state == State::Running) || matches!(i.state, State::Completed | State::Scheduled)
+                })
             })
         })
     }

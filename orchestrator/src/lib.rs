@@ -16,6 +16,7 @@ pub mod board;
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod counters;
 pub mod data_dir;
 pub mod events;
 pub mod export;

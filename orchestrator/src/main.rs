@@ -109,6 +109,7 @@ fn probe(http: Option<String>, tcp: Option<String>, wait: bool, timeout: Duratio
             processes: ProcessTable::new(None),
             cwd: std::path::PathBuf::from("."),
             env: Vec::new(),
+            failures: None,
         };
         loop {
             match run_check(&check, timeout, &ctx).await {

@@ -10,7 +10,10 @@
 #
 #   1. Idle RSS: VmRSS of the supervisor process with 4 idle services (`sleep 100000`),
 #      read once the 4 service children exist and run `sleep`, after IDLE_SETTLE s of
-#      idle. For ephitup, its "ephitup-guard" helper is reported separately, and main+guard.
+#      idle. ephitup runs with its operations on: the HTTP listener (`/metrics`, scraped once
+#      before the reading) and `limits = { memory = "64MiB" }` on each service (enforced by
+#      sampling, EPHITUP_MEMORY_LIMITS=sample, the path a container without a writable
+#      cgroup takes: a task per service reading /proc every 250 ms). For ephitup, its "ephitup-guard" helper is reported separately, and main+guard.
 #   2. Log relay: one service prints LINES lines (`seq 1 LINES`), next to one idle service.
 #      The producer is gated (`sh -c 'read go < FIFO; exec seq ...'`) so that the
 #      supervisor's CPU time (utime+stime, /proc/PID/stat) is read just before the gate
@@ -33,6 +36,10 @@
 #      (ephitup's max_restarts is raised so that KILLS restarts in a minute are not fatal;
 #      supervisord: autorestart=true, startsecs=0, which has no restart limit.)
 #
+#   4. /metrics scrape with SCRAPE_SERVICES (20) idle services: SCRAPES sequential GETs of
+#      /metrics on one keep-alive connection, p50/p99 latency; the floor is the same number
+#      of GETs of /healthz (same listener, same connection kind) in the same run.
+#
 # Targets: RSS <= 1/8 of supervisord's; relay lines/CPU-s >= supervisord's with zero lost
 # or split lines; respawn <= 1/10 of supervisord's latency.
 #
@@ -45,6 +52,8 @@
 set -euo pipefail
 
 LINES=${BENCH_LINES:-5000000}
+SCRAPES=${BENCH_SCRAPES:-2000}
+SCRAPE_SERVICES=${BENCH_SCRAPE_SERVICES:-20}
 KILLS=${BENCH_KILLS:-10}
 IDLE_SETTLE=${BENCH_IDLE_SETTLE:-2}
 RESPAWN_SETTLE=${BENCH_RESPAWN_SETTLE:-0.3}
@@ -252,15 +261,62 @@ def cmd_kill_leftovers(*items):
         if f is not None and f[0] != b"Z" and f[19].decode() == start:
             os.kill(int(pid), signal.SIGKILL)
 
-def cmd_idle(name, sup, n, settle):
+def http_get(sock, path):
+    """One GET on a keep-alive connection; returns the body (Content-Length framed)."""
+    sock.sendall(f"GET {path} HTTP/1.1\r\nhost: bench\r\n\r\n".encode())
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise SystemExit("connection closed")
+        buf += chunk
+    head, body = buf.split(b"\r\n\r\n", 1)
+    if not head.startswith(b"HTTP/1.1 200"):
+        raise SystemExit(f"GET {path}: {head[:40]!r}")
+    length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+    while len(body) < length:
+        body += sock.recv(65536)
+    return body
+
+def connect(port):
+    import socket
+    s = socket.create_connection(("127.0.0.1", int(port)))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+def cmd_idle(name, sup, n, settle, port=None):
     sup, n = int(sup), int(n)
     wait_services(sup, n, comm_is="sleep")
+    if port:  # operations on: one scrape before the reading (its code pages, its allocations)
+        wait_for(lambda: b"ephitup_service_memory_bytes" in http_get(connect(port), "/metrics"), 30, "/metrics")
     time.sleep(float(settle))
     if len(services(sup)) < n:
         sys.exit("a service died while idle")
     g = sorted(guards(sup))
     emit({"kind": "idle", "sup": name, "rss": vmrss_kib(sup), "guard_rss": vmrss_kib(g[0]) if g else None,
           "mem": memory(sup), "guard_mem": memory(g[0]) if g else None, "services": n})
+
+def cmd_scrape(sup, n, port, count):
+    sup, n, count = int(sup), int(n), int(count)
+    wait_services(sup, n, comm_is="sleep")
+    sock = connect(port)
+    text = http_get(sock, "/metrics").decode()
+    series = sum(1 for l in text.splitlines() if l.startswith("ephitup_service_memory_bytes{"))
+    if series != n:
+        sys.exit(f"/metrics has {series} memory series, expected {n}")
+    def timed(path):
+        out = []
+        for _ in range(count):
+            t = time.perf_counter()
+            http_get(sock, path)
+            out.append(time.perf_counter() - t)
+        out.sort()
+        return out
+    floor, metrics = timed("/healthz"), timed("/metrics")
+    pct = lambda xs, q: xs[min(len(xs) - 1, int(q * len(xs)))]
+    emit({"kind": "scrape", "sup": "ephitup", "services": n, "bytes": len(text), "count": count,
+          "p50": pct(metrics, 0.5), "p99": pct(metrics, 0.99), "floor_p50": pct(floor, 0.5), "floor_p99": pct(floor, 0.99),
+          "cpu": cpu_seconds(sup)})
 
 def cmd_relay(name, sup, gate, donefile, consumer, lines):
     sup, consumer, lines = int(sup), int(consumer), int(lines)
@@ -483,6 +539,10 @@ def cmd_report(results, lines, kills, work):
         row("relay: lines split/interleaved", split_e, split_s, "d", "0", split_e == 0)
         row("relay: consumer CPU s while reading", ce["consumer_cpu"], cs["consumer_cpu"], ".2f")
         row("relay: bytes written by supervisor", re_["io"]["wchar"], rs["io"]["wchar"], ",d")
+    sc = get("scrape", "ephitup")
+    if sc:
+        row(f"/metrics scrape p50 ms, {sc['services']} services (vs /healthz)", sc["p50"] * 1e3, sc["floor_p50"] * 1e3, ".3f")
+        row(f"/metrics scrape p99 ms, {sc['services']} services (vs /healthz)", sc["p99"] * 1e3, sc["floor_p99"] * 1e3, ".3f")
     sv = get("respawn", "supervisord")
     for label in ("ephitup", "ephitup-10ms"):
         r = get("respawn", label)
@@ -529,6 +589,9 @@ def cmd_report(results, lines, kills, work):
         if r["kind"] == "baseline":
             print(f"consumer alone (seq | consumer): wall {r['wall']:.2f}s, consumer CPU while reading {r['consumer_cpu']:.2f}s, "
                   f"lost={r['lost']} invalid={r['invalid']}")
+        if r["kind"] == "scrape":
+            print(f"scrape detail: {r['count']} GETs each, /metrics body {r['bytes']} bytes; the supervisord column of "
+                  f"the scrape rows is ephitup's own /healthz on the same connection (the floor)")
         if r["kind"] == "idle":
             print(f"idle memory, {r['sup']:<11} (KiB): " + " ".join(f"{k}={v}" for k, v in r["mem"].items())
                   + ("" if not r["guard_mem"] else "; guard: " + " ".join(f"{k}={v}" for k, v in r["guard_mem"].items())))
@@ -622,10 +685,14 @@ finish() {
 idle() {
     local which=$1
     local conf=$WORK/idle-$which
+    local port=
     if [[ $which == ephitup ]]; then
         conf+=.toml
-        ephitup_conf "$conf" '[services.a1]' 'command = ["sleep", "100000"]' '[services.a2]' 'command = ["sleep", "100000"]' \
-            '[services.a3]' 'command = ["sleep", "100000"]' '[services.a4]' 'command = ["sleep", "100000"]'
+        port=$(free_port)
+        local limit='limits = { memory = "64MiB" }'
+        ephitup_conf "$conf" "http = \"127.0.0.1:$port\"" \
+            '[services.a1]' 'command = ["sleep", "100000"]' "$limit" '[services.a2]' 'command = ["sleep", "100000"]' "$limit" \
+            '[services.a3]' 'command = ["sleep", "100000"]' "$limit" '[services.a4]' 'command = ["sleep", "100000"]' "$limit"
     else
         conf+=.conf
         supervisord_conf "$conf" "[program:a1]" "command=sleep 100000" "$PROG_LOG" "[program:a2]" "command=sleep 100000" "$PROG_LOG" \
@@ -633,8 +700,28 @@ idle() {
     fi
     log "idle RSS: $which"
     start "$which" "$conf" "idle-$which"
-    py idle "$which" "$SUP_PID" 4 "$IDLE_SETTLE" >>"$RESULTS"
+    py idle "$which" "$SUP_PID" 4 "$IDLE_SETTLE" $port >>"$RESULTS"
     finish "idle $which"
+}
+
+# --- 4. /metrics scrape ---------------------------------------------------------------------------
+
+scrape() {
+    local conf=$WORK/scrape.toml port i lines=()
+    port=$(free_port)
+    lines+=("http = \"127.0.0.1:$port\"")
+    for ((i = 1; i <= SCRAPE_SERVICES; i++)); do
+        lines+=("[services.s$i]" 'command = ["sleep", "100000"]')
+    done
+    ephitup_conf "$conf" "${lines[@]}"
+    log "/metrics scrape, $SCRAPE_SERVICES services, $SCRAPES GETs"
+    start ephitup "$conf" scrape
+    py scrape "$SUP_PID" "$SCRAPE_SERVICES" "$port" "$SCRAPES" >>"$RESULTS"
+    finish "scrape ephitup"
+}
+
+free_port() {
+    "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 # --- 2. relay -----------------------------------------------------------------------------------
@@ -697,8 +784,9 @@ respawn() {
 
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 
-idle ephitup
+EPHITUP_MEMORY_LIMITS=sample idle ephitup
 idle supervisord
+scrape
 relay_baseline
 relay ephitup
 relay supervisord

@@ -97,6 +97,14 @@ class Image:
         }
         env.update(self.secrets)
         env.update({k: str(v) for k, v in self.ports.items()})
+        # Debug builds keep several times the release build's code pages resident: the raised
+        # memory limits of scripts/lib/debug-limits.env (the release image keeps its own).
+        if os.environ.get("SMOKE_PROFILE_DIR", "debug") == "debug":
+            limits = pathlib.Path(__file__).with_name("debug-limits.env")
+            for line in limits.read_text().splitlines():
+                if line and not line.startswith("#") and "=" in line:
+                    name, value = line.split("=", 1)
+                    env[name.strip()] = value.strip()
         return env
 
     def remove(self):

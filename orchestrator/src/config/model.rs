@@ -91,6 +91,51 @@ pub struct ServiceSpec {
     pub on_dependency_restart: OnDependencyRestart,
     /// Changes under these paths restart the service (relative ones are against the file).
     pub watch: Vec<PathBuf>,
+    pub limits: Limits,
+    /// A one-shot run on a schedule instead of once.
+    pub schedule: Option<Schedule>,
+}
+
+/// What a service may use; over it, it is stopped and restarted by its policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// Resident memory of the whole process group, in bytes.
+    pub memory: Option<u64>,
+}
+
+/// When a scheduled one-shot runs.
+#[derive(Debug, Clone)]
+pub enum Schedule {
+    /// Every interval, counted from when the set started.
+    Every(Duration),
+    /// At the times of a cron expression (UTC); the text as written, for messages.
+    Cron(Box<cron::Schedule>, String),
+}
+
+impl Schedule {
+    /// The first run time strictly after `after_ms` (ms since the Unix epoch), counted for
+    /// `Every` from `anchor_ms`. None if the expression has no future time.
+    pub fn next_after(&self, anchor_ms: u64, after_ms: u64) -> Option<u64> {
+        match self {
+            Schedule::Every(every) => {
+                let step = u64::try_from(every.as_millis()).unwrap_or(u64::MAX).max(1);
+                let passed = after_ms.saturating_sub(anchor_ms) / step + 1;
+                Some(anchor_ms.saturating_add(passed.saturating_mul(step)))
+            }
+            Schedule::Cron(schedule, _) => {
+                let after = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(i64::try_from(after_ms).ok()?)?;
+                let next = schedule.after(&after).next()?;
+                u64::try_from(next.timestamp_millis()).ok()
+            }
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Schedule::Every(d) => format!("every {}", humantime::format_duration(*d)),
+            Schedule::Cron(_, text) => format!("cron {text} (UTC)"),
+        }
+    }
 }
 
 /// What a dependent does when one of its dependencies restarts.

@@ -76,6 +76,23 @@ pub struct RawService {
     pub on_dependency_restart: Option<Text>,
     /// Paths whose changes restart this service (dev watch).
     pub watch: Option<Spanned<Vec<Text>>>,
+    /// Resources the service may use (`{ memory = "256MiB" }`).
+    pub limits: Option<Spanned<RawLimits>>,
+    /// When a one-shot runs (`{ every = "24h" }` or `{ cron = "0 3 * * *" }`).
+    pub schedule: Option<Spanned<RawSchedule>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub memory: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSchedule {
+    pub every: Option<Text>,
+    pub cron: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

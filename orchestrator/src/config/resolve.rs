@@ -18,6 +18,8 @@ use super::model::*;
 use super::raw::{RawBackoff, RawConfig, RawProbe, RawService, RawServiceLog, Text};
 use crate::graph::Graph;
 
+mod ops;
+
 pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// The longest duration any key takes: longer is surely a typo, and every deadline computed
@@ -520,6 +522,8 @@ impl Resolver<'_> {
                     .collect()
             })
             .unwrap_or_default();
+        let limits = self.limits(&k("limits"), raw.limits.as_ref());
+        let schedule = self.schedule(&k("schedule"), raw.schedule.as_ref(), kind);
 
         Some(ServiceSpec {
             name: name.to_string(),
@@ -542,6 +546,8 @@ impl Resolver<'_> {
             log,
             on_dependency_restart,
             watch,
+            limits,
+            schedule,
         })
     }
 

@@ -131,6 +131,8 @@ pub fn render_status(status: &Status) -> String {
         "UPTIME".into(),
         "RESTARTS".into(),
         "HEALTH".into(),
+        "MEM".into(),
+        "CPU".into(),
         "LAST EXIT".into(),
     ]];
     for s in &status.services {
@@ -149,11 +151,37 @@ pub fn render_status(status: &Status) -> String {
                     .unwrap_or_else(|| "-".into()),
                 i.restarts.to_string(),
                 health,
+                i.memory_bytes
+                    .map(|b| bytesize::ByteSize::b(b).display().iec_short().to_string())
+                    .unwrap_or_else(|| "-".into()),
+                i.cpu_seconds.map(|c| format!("{c:.2}s")).unwrap_or_else(|| "-".into()),
                 i.last_exit.clone().unwrap_or_else(|| "-".into()),
             ]);
         }
     }
-    let widths: Vec<usize> = (0..7).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    // Scheduled one-shots add their next run.
+    let scheduled = status.services.iter().flat_map(|s| &s.instances).any(|i| i.next_run_ms.is_some());
+    if scheduled {
+        rows[0][1] = "STATE (NEXT RUN)".into();
+        let mut n = 1;
+        for s in &status.services {
+            for i in &s.instances {
+                if let Some(next) = i.next_run_ms {
+                    let secs = next.saturating_sub(crate::history::now_ms()) / 1000;
+                    let when = humantime::format_rfc3339_seconds(
+                        std::time::UNIX_EPOCH + std::time::Duration::from_millis(next),
+                    );
+                    rows[n][1] = format!(
+                        "{} (next {when}, in {})",
+                        i.state,
+                        humantime::format_duration(std::time::Duration::from_secs(secs))
+                    );
+                }
+                n += 1;
+            }
+        }
+    }
+    let widths: Vec<usize> = (0..9).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     let mut out = String::new();
     for r in &rows {
         let line: Vec<String> = r.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();

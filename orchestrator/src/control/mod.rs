@@ -3,10 +3,13 @@
 //! (`settings.http`) that serves only what is safe to show: `/healthz`, `/readyz`, status and
 //! the status page ([`page`]). The CLI side (`ephitup status`, `logs`, ...) is [`client`].
 //!
+//! Both serve `GET /metrics` (Prometheus, [`metrics`]).
+//!
 //! Socket routes: `GET /status`, `GET /history`, `GET /logs?service=&lines=&follow=`,
 //! `POST /services/{name}/{start|stop|restart}`, `POST /reload`, `GET /healthz`, `GET /readyz`.
 
 pub mod client;
+mod metrics;
 mod page;
 
 use std::os::unix::fs::PermissionsExt;
@@ -21,7 +24,7 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
-use crate::board::State as RunState;
+use crate::board::{ExitRecord, State as RunState};
 use crate::config::ServiceKind;
 use crate::handle::{Handle, Request};
 use crate::history::{Entry, now_ms};
@@ -76,7 +79,7 @@ pub async fn serve_http(addr: std::net::SocketAddr, handle: Handle) -> anyhow::R
     let listener =
         tokio::net::TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     tracing::info!("status page on http://{}/", listener.local_addr().unwrap_or(addr));
-    let app = public_routes().with_state(handle);
+    let app = public_routes().layer(axum::Extension(Public)).with_state(handle);
     Ok(tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!("HTTP listener stopped: {e}");
@@ -91,6 +94,7 @@ fn public_routes() -> Router<Handle> {
         .route("/readyz", get(readyz))
         .route("/status", get(status))
         .route("/history", get(history))
+        .route("/metrics", get(metrics_text))
 }
 
 fn control_routes() -> Router<Handle> {
@@ -118,6 +122,12 @@ pub struct ServiceStatus {
     pub critical: bool,
     /// The readiness probe, described; none when the service has none.
     pub health: Option<String>,
+    /// A one-shot's schedule, described (`every 1day`, `cron 0 3 * * * (UTC)`).
+    #[serde(default)]
+    pub schedule: Option<String>,
+    /// Its memory limit, in bytes.
+    #[serde(default)]
+    pub memory_limit: Option<u64>,
     pub instances: Vec<InstanceReport>,
 }
 
@@ -131,12 +141,29 @@ pub struct InstanceReport {
     pub restarts: u32,
     pub ready: bool,
     pub last_exit: Option<String>,
+    /// How its last process ended, with its last lines of output (crash forensics).
+    #[serde(default)]
+    pub exit: Option<ExitRecord>,
+    /// Resident memory of its process group, in bytes (none without a process).
+    #[serde(default)]
+    pub memory_bytes: Option<u64>,
+    /// CPU time of its current process group, in seconds (none without a process).
+    #[serde(default)]
+    pub cpu_seconds: Option<f64>,
+    /// Failed probe runs since ephitup started.
+    #[serde(default)]
+    pub probe_failures: u64,
+    /// A scheduled one-shot's next run, in ms since the Unix epoch.
+    #[serde(default)]
+    pub next_run_ms: Option<u64>,
 }
 
 pub fn status_of(handle: &Handle) -> Status {
     let config = handle.config.borrow().clone();
     let board = handle.board.borrow().clone();
     let now = now_ms();
+    let leaders: Vec<i32> = board.values().flatten().filter_map(|i| i.pid).collect();
+    let groups = crate::process::usage::of_groups(&leaders);
     let services = config
         .services
         .iter()
@@ -154,6 +181,11 @@ pub fn status_of(handle: &Handle) -> Status {
                             restarts: i.restarts,
                             ready: i.ready,
                             last_exit: i.last_exit.clone(),
+                            exit: i.exit.as_deref().cloned(),
+                            memory_bytes: i.pid.map(|p| groups.get(&p).map_or(0, |u| u.rss_bytes)),
+                            cpu_seconds: i.pid.map(|p| groups.get(&p).map_or(0.0, |u| u.cpu_seconds)),
+                            probe_failures: handle.counters.of(&s.name, r as u32).probe_failures(),
+                            next_run_ms: i.next_run_ms,
                         })
                         .collect()
                 })
@@ -166,6 +198,8 @@ pub fn status_of(handle: &Handle) -> Status {
                 },
                 critical: s.critical,
                 health: s.health.as_ref().map(|p| p.check.describe()),
+                schedule: s.schedule.as_ref().map(|x| x.describe()),
+                memory_limit: s.limits.memory,
                 instances,
             }
         })
@@ -179,8 +213,24 @@ pub fn status_of(handle: &Handle) -> Status {
     }
 }
 
-async fn status(State(handle): State<Handle>) -> impl IntoResponse {
-    axum::Json(status_of(&handle))
+/// Marks a request that came through the public listener: services' output stays on the
+/// socket (logs are never public), so exits are shown there without their lines.
+#[derive(Debug, Clone, Copy)]
+struct Public;
+
+/// The status as the asker may see it.
+fn status_for(handle: &Handle, public: Option<axum::Extension<Public>>) -> Status {
+    let mut status = status_of(handle);
+    if public.is_some() {
+        for exit in status.services.iter_mut().flat_map(|s| s.instances.iter_mut()).filter_map(|i| i.exit.as_mut()) {
+            exit.output.clear();
+        }
+    }
+    status
+}
+
+async fn status(State(handle): State<Handle>, public: Option<axum::Extension<Public>>) -> impl IntoResponse {
+    axum::Json(status_for(&handle, public))
 }
 
 #[derive(Debug, Serialize)]
@@ -210,15 +260,24 @@ async fn readyz(State(handle): State<Handle>) -> Response {
             .iter()
             .filter(|s| s.critical || !status.services.iter().any(|s| s.critical))
             .flat_map(|s| s.instances.iter())
-            .filter(|i| !(i.ready && i.state == RunState::Running.as_str()) && i.state != "completed")
+            .filter(|i| {
+                !(i.ready && i.state == RunState::Running.as_str()) && i.state != "completed" && i.state != "scheduled"
+            })
             .map(|i| format!("{} {}", i.label, i.state))
             .collect();
         (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {}\n", waiting.join(", "))).into_response()
     }
 }
 
-async fn status_page(State(handle): State<Handle>) -> Html<String> {
-    Html(page::render(&status_of(&handle), &handle))
+async fn metrics_text(State(handle): State<Handle>) -> Response {
+    match metrics::render(&handle) {
+        Ok(text) => ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("cannot encode the metrics: {e}\n")).into_response(),
+    }
+}
+
+async fn status_page(State(handle): State<Handle>, public: Option<axum::Extension<Public>>) -> Html<String> {
+    Html(page::render(&status_for(&handle, public), &handle))
 }
 
 #[derive(Debug, Deserialize)]

@@ -40,6 +40,33 @@ fn ago(ms: u64) -> String {
     humantime::format_duration(std::time::Duration::from_secs(ms / 1000)).to_string()
 }
 
+/// The last exit of each instance, with its last lines: what a crash left behind.
+fn exits(html: &mut String, status: &Status, now: u64) {
+    let exits: Vec<_> =
+        status.services.iter().flat_map(|s| &s.instances).filter_map(|i| i.exit.as_ref().map(|e| (i, e))).collect();
+    if exits.is_empty() {
+        return;
+    }
+    html.push_str("<h2>Last exits</h2>");
+    for (i, e) in exits {
+        let _ = write!(
+            html,
+            "<h3>{}</h3><p>{} · {} ago{}</p>",
+            escape(&i.label),
+            escape(&e.status),
+            ago(now.saturating_sub(e.at_ms)),
+            e.reason.as_deref().map(|r| format!(" · {}", escape(r))).unwrap_or_default()
+        );
+        if e.output.is_empty() {
+            html.push_str(
+                "<p><i>no output kept here (services' output is shown only through the control socket)</i></p>",
+            );
+        } else {
+            let _ = write!(html, "<pre>{}</pre>", escape(&e.output.join("\n")));
+        }
+    }
+}
+
 pub fn render(status: &Status, handle: &Handle) -> String {
     let now = now_ms();
     let start = handle.started_ms;
@@ -52,7 +79,7 @@ pub fn render(status: &Status, handle: &Handle) -> String {
 <title>ephitup status</title><style>
 body{{font:14px system-ui,sans-serif;margin:1.5em;color:#222}} table{{border-collapse:collapse;margin-bottom:1.5em}}
 td,th{{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}} .s{{font-weight:600}}
-.tl{{margin:.2em 0 1em}} .legend span{{display:inline-block;margin-right:1em}} .sw{{display:inline-block;width:.9em;height:.9em;vertical-align:middle;margin-right:.3em}}
+.tl{{margin:.2em 0 1em}} pre{{background:#f4f4f4;padding:.5em;overflow-x:auto;max-width:100%}} .legend span{{display:inline-block;margin-right:1em}} .sw{{display:inline-block;width:.9em;height:.9em;vertical-align:middle;margin-right:.3em}}
 </style></head><body><h1>ephitup</h1><p>{} · pid {} · up {} · <b>{}</b></p>
 <table><tr><th>service</th><th>state</th><th>pid</th><th>uptime</th><th>restarts</th><th>health</th><th>last exit</th></tr>"#,
         escape(&status.config),
@@ -68,7 +95,16 @@ td,th{{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}} .s{{font
                 escape(&i.label),
                 if s.critical { " ★" } else { "" },
                 colour(&i.state),
-                escape(&i.state),
+                escape(&match i.next_run_ms {
+                    Some(next) => format!(
+                        "{} (next {})",
+                        i.state,
+                        humantime::format_rfc3339_seconds(
+                            std::time::UNIX_EPOCH + std::time::Duration::from_millis(next)
+                        )
+                    ),
+                    None => i.state.clone(),
+                }),
                 i.pid.map(|p| p.to_string()).unwrap_or_default(),
                 i.uptime_ms.map(ago).unwrap_or_default(),
                 i.restarts,
@@ -77,9 +113,11 @@ td,th{{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}} .s{{font
             );
         }
     }
+    html.push_str("</table>");
+    exits(&mut html, status, now);
     let _ = write!(
         html,
-        "</table><h2>Timeline</h2><p>From ephitup's start ({} ago, left) to now (right).</p><div class=\"legend\">",
+        "<h2>Timeline</h2><p>From ephitup's start ({} ago, left) to now (right).</p><div class=\"legend\">",
         ago(status.uptime_ms)
     );
     for state in ["waiting", "running", "unhealthy", "stopped", "failed", "completed"] {

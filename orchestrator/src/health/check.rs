@@ -26,6 +26,8 @@ pub struct ProbeContext {
     /// For exec probes: the service's directory and environment.
     pub cwd: std::path::PathBuf,
     pub env: Vec<(String, String)>,
+    /// Where failed runs are counted (for `/metrics`), when someone counts them.
+    pub failures: Option<Arc<crate::counters::InstanceCounters>>,
 }
 
 /// Runs `check` once. `Err` says why it failed, for the log.
@@ -51,6 +53,7 @@ pub async fn run_check(check: &Check, timeout: Duration, ctx: &ProbeContext) -> 
                 user: None,
                 stdout: Output::Null,
                 stderr: Output::Null,
+                cgroup: None,
             };
             let spawned = ctx.processes.spawn(&spec).map_err(|e| format!("exec {}: {e}", argv[0]))?;
             match tokio::time::timeout(timeout, spawned.exit).await {

@@ -29,6 +29,9 @@ pub async fn monitor(probe: Probe, ctx: ProbeContext, events: mpsc::Sender<Probe
                 Some(ProbeEvent::Passing)
             }
             Err(reason) => {
+                if let Some(counters) = &ctx.failures {
+                    counters.probe_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 if started.elapsed() >= probe.start_period {
                     failures = failures.saturating_add(1);
                 }

@@ -117,6 +117,28 @@ impl RecentLogs {
         out
     }
 
+    /// The last `lines` lines of one instance (`label`) of `service`, oldest first, without
+    /// prefix: what its exit is remembered with.
+    pub fn last_lines(&self, service: &str, label: &str, lines: usize) -> Vec<String> {
+        let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(entry) = kept.get(service) else { return Vec::new() };
+        let mut out = Vec::with_capacity(lines);
+        // Newest chunk first, each chunk's lines newest first, then turned around.
+        for chunk in entry.chunks.iter().rev().filter(|c| &*c.label == label) {
+            for line in String::from_utf8_lossy(&chunk.bytes).lines().rev() {
+                if out.len() == lines {
+                    break;
+                }
+                out.push(line.to_string());
+            }
+            if out.len() == lines {
+                break;
+            }
+        }
+        out.reverse();
+        out
+    }
+
     pub fn follow(&self) -> broadcast::Receiver<Arc<RecentChunk>> {
         self.feed.subscribe()
     }
@@ -148,5 +170,18 @@ mod tests {
             logs.record(&a, &a, Stream::Stdout, line);
         }
         assert!(logs.tail(Some("a"), usize::MAX).len() < KEPT_PER_SERVICE + 10_000);
+    }
+
+    #[test]
+    fn last_lines_of_one_instance() {
+        let logs = RecentLogs::default();
+        let (s, a, b): (Arc<str>, Arc<str>, Arc<str>) = (Arc::from("s"), Arc::from("s.0"), Arc::from("s.1"));
+        logs.record(&s, &a, Stream::Stdout, b"1\n2\n3\n".to_vec());
+        logs.record(&s, &b, Stream::Stdout, b"other\n".to_vec());
+        logs.record(&s, &a, Stream::Stderr, b"4\n5\n".to_vec());
+        assert_eq!(logs.last_lines("s", "s.0", 4), ["2", "3", "4", "5"]);
+        assert_eq!(logs.last_lines("s", "s.0", 10), ["1", "2", "3", "4", "5"]);
+        assert_eq!(logs.last_lines("s", "s.1", 10), ["other"]);
+        assert!(logs.last_lines("t", "t", 10).is_empty());
     }
 }

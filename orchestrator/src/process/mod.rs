@@ -2,10 +2,13 @@
 //! reaped (one reaper for every child and orphan), signalled (whole groups), and cleaned up
 //! if `ephitup` itself is killed (the guardian).
 
+pub mod cgroup;
 mod exit;
 pub mod guardian;
 mod reaper;
 mod spawn;
+pub mod trim;
+pub mod usage;
 
 pub use exit::ExitStatus;
 pub use reaper::{ProcessTable, Spawned};

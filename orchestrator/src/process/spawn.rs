@@ -30,6 +30,8 @@ pub struct CommandSpec {
     pub user: Option<RunAs>,
     pub stdout: Output,
     pub stderr: Output,
+    /// The `cgroup.procs` file of a cgroup the child joins before exec (a memory limit).
+    pub cgroup: Option<PathBuf>,
 }
 
 impl CommandSpec {
@@ -58,13 +60,40 @@ impl CommandSpec {
         }
         let parent = nix::unistd::getpid();
         let user = self.user.as_ref().map(|u| (u.uid, u.gid));
+        // Made before the fork: the child may not allocate.
+        let cgroup = match &self.cgroup {
+            Some(p) => Some(
+                std::ffi::CString::new(p.as_os_str().as_encoded_bytes())
+                    .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "NUL in a cgroup path"))?,
+            ),
+            None => None,
+        };
         // SAFETY: the closure runs between fork and exec and only makes async-signal-safe
-        // system calls (setpgid, prctl, getppid, setgroups, setgid, setuid).
+        // system calls (setpgid, prctl, getppid, open, write, close, setgroups, setgid, setuid).
         unsafe {
-            cmd.pre_exec(move || child_setup(parent, user));
+            cmd.pre_exec(move || child_setup(parent, user, cgroup.as_deref()));
         }
         Ok(cmd)
     }
+}
+
+/// Moves the calling process into the cgroup whose `cgroup.procs` is `procs` (`0` means
+/// "me"), before it drops root.
+fn join_cgroup(procs: &std::ffi::CStr) -> std::io::Result<()> {
+    // SAFETY: plain system calls on a NUL-terminated path and a static buffer.
+    unsafe {
+        let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let written = libc::write(fd, b"0".as_ptr().cast(), 1);
+        let error = std::io::Error::last_os_error();
+        libc::close(fd);
+        if written != 1 {
+            return Err(error);
+        }
+    }
+    Ok(())
 }
 
 fn stdio(output: Output) -> Stdio {
@@ -74,7 +103,11 @@ fn stdio(output: Output) -> Stdio {
     }
 }
 
-fn child_setup(parent: nix::unistd::Pid, user: Option<(u32, u32)>) -> std::io::Result<()> {
+fn child_setup(
+    parent: nix::unistd::Pid,
+    user: Option<(u32, u32)>,
+    cgroup: Option<&std::ffi::CStr>,
+) -> std::io::Result<()> {
     use nix::unistd::{Gid, Pid, Uid, setgid, setgroups, setpgid, setuid};
     setpgid(Pid::from_raw(0), Pid::from_raw(0))?;
     #[cfg(target_os = "linux")]
@@ -84,6 +117,9 @@ fn child_setup(parent: nix::unistd::Pid, user: Option<(u32, u32)>) -> std::io::R
         if nix::unistd::getppid() != parent {
             return Err(std::io::Error::other("ephitup exited while starting this child"));
         }
+    }
+    if let Some(procs) = cgroup {
+        join_cgroup(procs)?;
     }
     if let Some((uid, gid)) = user {
         setgroups(&[Gid::from_raw(gid)])?;

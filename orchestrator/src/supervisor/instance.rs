@@ -11,18 +11,23 @@ use nix::unistd::Pid;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use super::Shared;
 use super::backoff::RestartBudget;
-use crate::board::{Gate, InstanceStatus, State, gate};
-use crate::config::{Check, RestartPolicy, ServiceKind, ServiceSpec};
+use super::schedule::{self, at};
+use super::{Shared, limits};
+use crate::board::{ExitRecord, Gate, InstanceStatus, State, gate};
+use crate::config::{Check, RestartPolicy, Schedule, ServiceKind, ServiceSpec};
 use crate::health::check::ProbeContext;
 use crate::health::{ProbeEvent, monitor};
+use crate::history::now_ms;
 use crate::logs::{LineFormat, LineWatch, RecentTarget, RelayTarget, Stream, relay};
+use crate::process::cgroup::Cgroup;
 use crate::process::{CommandSpec, ExitStatus, Output, signal_group};
 
 /// How long the last lines of an exited service may take to reach the log before its exit is
 /// reported.
 const OUTPUT_DRAIN: Duration = Duration::from_secs(1);
+/// Lines of output kept with each exit.
+const EXIT_LINES: usize = 20;
 
 pub struct Instance {
     pub spec: Arc<ServiceSpec>,
@@ -48,45 +53,116 @@ enum RunEnd {
     Unalive {
         status: ExitStatus,
     },
+    /// Stopped for going over its memory limit.
+    Limited {
+        status: ExitStatus,
+    },
     /// Stopped on request.
-    Stopped,
+    Stopped {
+        status: ExitStatus,
+    },
 }
 
 impl Instance {
     pub async fn run(mut self) {
+        // A memory limit enforced by the kernel has a cgroup for the instance's whole life.
+        let cgroup =
+            self.spec.limits.memory.and_then(|limit| {
+                self.shared.limits.cgroup_for(&format!("{}.{}", self.spec.name, self.replica), limit)
+            });
+        let (state, message) = match self.spec.schedule.clone() {
+            Some(schedule) => self.run_scheduled(&schedule, cgroup.as_ref()).await,
+            None => self.run_to_end(cgroup.as_ref()).await,
+        };
+        if let Some(group) = &cgroup {
+            group.remove().await;
+        }
+        self.finish(state, message);
+    }
+
+    /// A scheduled one-shot: waits for each run time (shown by `status`), runs as any one-shot
+    /// (`run_to_end`: dependencies, restart policy), and waits again, until stopped.
+    async fn run_scheduled(&mut self, schedule: &Schedule, cgroup: Option<&Cgroup>) -> (State, String) {
+        // `every` counts from when the instance was started.
+        let anchor = now_ms();
+        let mut next = schedule.next_after(anchor, anchor);
+        loop {
+            let Some(due) = next else {
+                return (State::Completed, format!("no run time left in {}", schedule.describe()));
+            };
+            self.set(|s| {
+                s.state = State::Scheduled;
+                s.next_run_ms = Some(due);
+            });
+            self.event(State::Scheduled, format!("next run at {} ({})", at(due), schedule.describe()));
+            let mut shutdown = self.shared.shutdown.subscribe();
+            let mut stop = self.stop.clone();
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(due.saturating_sub(now_ms()))) => {}
+                _ = shutdown.wait_for(|down| *down) => return (State::Stopped, "stopped".into()),
+                _ = stop.wait_for(Option::is_some) => return (State::Stopped, "stopped".into()),
+            }
+            self.set(|s| s.next_run_ms = None);
+            let (state, message) = self.run_to_end(cgroup).await;
+            match state {
+                State::Stopped | State::Blocked => return (state, message),
+                State::Completed => self.event(State::Completed, format!("run due at {} {message}", at(due))),
+                _ => self.event(state, format!("run due at {} {message}; next run as scheduled", at(due))),
+            }
+            let (after, skipped) = schedule::after_run(schedule, anchor, due, now_ms());
+            next = after;
+            if skipped > 0 {
+                tracing::warn!(
+                    service = %self.label,
+                    skipped,
+                    "{} skipped {skipped} run(s) due while its previous run was still going (runs never overlap)",
+                    self.label
+                );
+                let message = format!("skipped {skipped} run(s): the previous run was still going");
+                self.shared.history.record(&self.spec.name, &self.label, State::Scheduled.as_str(), &message);
+            }
+        }
+    }
+
+    /// Waits for the dependencies, then runs (and restarts by policy) until the instance is
+    /// done: its final state and why.
+    async fn run_to_end(&mut self, cgroup: Option<&Cgroup>) -> (State, String) {
         match self.wait_for_dependencies().await {
             Gate::Open => {}
-            Gate::Wait => return self.finish(State::Stopped, "stopped before it started".into()),
-            Gate::Never(reason) => return self.finish(State::Blocked, format!("blocked: {reason}")),
+            Gate::Wait => return (State::Stopped, "stopped before it started".into()),
+            Gate::Never(reason) => return (State::Blocked, format!("blocked: {reason}")),
         }
         let mut budget =
             RestartBudget::new(self.spec.backoff.clone(), self.spec.max_restarts, self.spec.restart_window);
         loop {
             if self.stopping() {
-                return self.finish(State::Stopped, "stopped".into());
+                return (State::Stopped, "stopped".into());
             }
-            let (status, good_for) = match self.run_once().await {
-                RunEnd::Stopped => return self.finish(State::Stopped, "stopped".into()),
-                RunEnd::Exited { status, good_for } => (status, good_for),
-                RunEnd::Unalive { status } => (status, Duration::ZERO),
+            let (status, good_for, limited) = match self.run_once(cgroup).await {
+                RunEnd::Stopped { .. } => return (State::Stopped, "stopped".into()),
+                RunEnd::Exited { status, good_for } => (status, good_for, false),
+                RunEnd::Unalive { status } => (status, Duration::ZERO, false),
+                RunEnd::Limited { status } => (status, Duration::ZERO, true),
             };
+            // Over its limit counts as a failure, however the process answered the stop.
+            let failed = limited || !status.success();
             let restart = match self.spec.restart {
                 RestartPolicy::Always => true,
-                RestartPolicy::OnFailure => !status.success(),
+                RestartPolicy::OnFailure => failed,
                 RestartPolicy::Never => false,
             };
             if !restart || self.stopping() {
-                let (state, what) = match (status.success(), self.spec.kind) {
-                    (true, ServiceKind::Oneshot) => (State::Completed, "completed"),
-                    (true, ServiceKind::Daemon) => (State::Completed, "exited"),
-                    (false, _) => (State::Failed, "failed"),
+                let (state, what) = match (failed, self.spec.kind) {
+                    (false, ServiceKind::Oneshot) => (State::Completed, "completed"),
+                    (false, ServiceKind::Daemon) => (State::Completed, "exited"),
+                    (true, _) => (State::Failed, "failed"),
                 };
-                let state = if self.stopping() && !status.success() { State::Stopped } else { state };
-                return self.finish(state, format!("{what} ({status})"));
+                let state = if self.stopping() && failed { State::Stopped } else { state };
+                return (state, format!("{what} ({status})"));
             }
             let Some(delay) = budget.next(Instant::now(), good_for) else {
                 let window = humantime::format_duration(self.spec.restart_window);
-                return self.finish(
+                return (
                     State::Fatal,
                     format!("fatal: {} restarts within {window}, giving up ({status})", self.spec.max_restarts),
                 );
@@ -162,7 +238,7 @@ impl Instance {
     }
 
     /// Spawns the process once and follows it until it exits or is stopped.
-    async fn run_once(&mut self) -> RunEnd {
+    async fn run_once(&mut self, cgroup: Option<&Cgroup>) -> RunEnd {
         let spec = Arc::clone(&self.spec);
         let command = CommandSpec {
             argv: spec.command.clone(),
@@ -171,6 +247,7 @@ impl Instance {
             user: spec.user.clone(),
             stdout: Output::Piped,
             stderr: Output::Piped,
+            cgroup: cgroup.map(Cgroup::procs),
         };
         let spawned = match self.shared.processes.spawn(&command) {
             Ok(s) => s,
@@ -182,6 +259,7 @@ impl Instance {
                     format!("working directory {} does not exist", spec.cwd.display())
                 };
                 self.set(|s| s.last_exit = Some(format!("cannot start: {e}")));
+                self.remember_exit(None, format!("cannot start: {e}"), None);
                 self.event(State::Failed, format!("cannot start `{}`: {e}", spec.command[0]));
                 return RunEnd::Exited { status, good_for: Duration::ZERO };
             }
@@ -189,6 +267,11 @@ impl Instance {
         let pid = spawned.pid;
         let mut exit = spawned.exit;
         let started_at = Instant::now();
+        // Over the memory limit: the kernel's kills counted from here, or the sampled RSS.
+        let oom_before = cgroup.map_or(0, Cgroup::oom_kills);
+        let limit = spec.limits.memory;
+        let over_limit = limits::over(limit.unwrap_or(u64::MAX), pid.as_raw(), cgroup, oom_before);
+        tokio::pin!(over_limit);
 
         let (log_ready_tx, mut log_ready) = watch::channel(false);
         let line_watch = match spec.health.as_ref().map(|p| &p.check) {
@@ -210,6 +293,7 @@ impl Instance {
             processes: Arc::clone(&self.shared.processes),
             cwd: spec.cwd.clone(),
             env: self.child_env(),
+            failures: Some(self.shared.counters.of(&spec.name, self.replica)),
         };
         let polled_readiness = spec.health.clone().filter(|p| !matches!(p.check, Check::Log(_)));
         if let Some(probe) = polled_readiness {
@@ -231,12 +315,29 @@ impl Instance {
         self.event(state, format!("started (pid {pid})"));
         let mut ready_since = (!probed).then(Instant::now);
         let mut ever_ready = !probed;
+        // Why ephitup ended the process, when it did.
+        let mut ended_by: Option<String> = None;
 
         let end = loop {
             tokio::select! {
                 status = &mut exit => {
                     let status = status.unwrap_or(ExitStatus::Signaled(Signal::SIGKILL));
+                    if let (Some(limit), Some(group)) = (limit, cgroup) {
+                        if group.oom_kills() > oom_before {
+                            let reason = limits::killed_message(limit);
+                            self.event(State::Stopping, format!("{reason} ({status})"));
+                            ended_by = Some(reason);
+                            break RunEnd::Limited { status };
+                        }
+                    }
                     break RunEnd::Exited { status, good_for: ready_since.map_or(Duration::ZERO, |t| t.elapsed()) };
+                }
+                reason = &mut over_limit, if limit.is_some() => {
+                    self.event(State::Stopping, format!("{reason}; stopping (sending {} to the group)", spec.stop_signal));
+                    let deadline = super::deadline_after(spec.stop_timeout);
+                    let status = self.stop_process(pid, &mut exit, deadline).await;
+                    ended_by = Some(reason);
+                    break RunEnd::Limited { status };
                 }
                 Some(event) = readiness.recv() => self.on_readiness(event, &mut ready_since, &mut ever_ready, started_at),
                 Ok(true) = async { log_ready.wait_for(|m| *m).await.map(|m| *m) }, if !ever_ready => {
@@ -248,6 +349,7 @@ impl Instance {
                         self.event(State::Stopping, format!("liveness probe failed: {reason}; restarting"));
                         let deadline = super::deadline_after(spec.stop_timeout);
                         let status = self.stop_process(pid, &mut exit, deadline).await;
+                        ended_by = Some(format!("liveness probe failed: {reason}"));
                         break RunEnd::Unalive { status };
                     }
                 }
@@ -255,8 +357,9 @@ impl Instance {
                     let deadline = deadline.unwrap_or_else(Instant::now);
                     let deadline = deadline.min(super::deadline_after(spec.stop_timeout));
                     self.event(State::Stopping, format!("stopping (sending {} to the group)", spec.stop_signal));
-                    self.stop_process(pid, &mut exit, deadline).await;
-                    break RunEnd::Stopped;
+                    let status = self.stop_process(pid, &mut exit, deadline).await;
+                    ended_by = Some("stopped by ephitup".to_string());
+                    break RunEnd::Stopped { status };
                 }
             }
         };
@@ -265,16 +368,40 @@ impl Instance {
         }
         // Let the last lines reach the log before the exit is reported.
         let _ = tokio::time::timeout(OUTPUT_DRAIN, futures_join(relays)).await;
-        if let RunEnd::Exited { status, .. } | RunEnd::Unalive { status } = &end {
-            let status = *status;
-            self.set(|s| s.exited(status));
-        } else {
-            self.set(|s| {
-                s.pid = None;
-                s.ready = false;
-            });
+        match &end {
+            RunEnd::Exited { status, .. } | RunEnd::Unalive { status } | RunEnd::Limited { status } => {
+                let status = *status;
+                self.set(|s| s.exited(status));
+                self.remember_exit(Some(status), status.to_string(), ended_by.take());
+            }
+            RunEnd::Stopped { status } => {
+                self.set(|s| {
+                    s.pid = None;
+                    s.ready = false;
+                });
+                self.remember_exit(Some(*status), status.to_string(), ended_by.take());
+            }
         }
         end
+    }
+
+    /// Keeps how the process ended, with its last lines, on the board (crash forensics).
+    fn remember_exit(&self, status: Option<ExitStatus>, text: String, reason: Option<String>) {
+        let record = ExitRecord {
+            status: text,
+            code: match status {
+                Some(ExitStatus::Code(c)) => Some(c),
+                _ => None,
+            },
+            signal: match status {
+                Some(ExitStatus::Signaled(sig)) => Some(sig.as_str().to_string()),
+                _ => None,
+            },
+            at_ms: crate::history::now_ms(),
+            reason,
+            output: self.shared.recent.last_lines(&self.spec.name, &self.label, EXIT_LINES),
+        };
+        self.set(|s| s.exit = Some(Arc::new(record)));
     }
 
     fn on_readiness(

@@ -9,7 +9,9 @@
 
 mod backoff;
 mod instance;
+pub mod limits;
 pub mod reload;
+mod schedule;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -52,6 +54,8 @@ pub struct Shared {
     pub relays: TaskTracker,
     pub recent: Arc<RecentLogs>,
     pub history: Arc<History>,
+    pub counters: Arc<crate::counters::Counters>,
+    pub limits: limits::Limits,
 }
 
 impl Shared {
@@ -71,6 +75,10 @@ pub struct RunOptions {
 
 /// How long, after the last service stopped, its remaining output may take to be written.
 const RELAY_DRAIN: Duration = Duration::from_secs(10);
+
+/// When the pages start-up touched are given back, and once more for slow starts.
+const TRIM_AFTER_START: Duration = Duration::from_secs(1);
+const TRIM_AGAIN: Duration = Duration::from_secs(30);
 
 /// Exit code when a critical service failed for good.
 pub const EXIT_CRITICAL: i32 = 1;
@@ -104,6 +112,8 @@ pub async fn run(
         relays: TaskTracker::new(),
         recent: Arc::new(RecentLogs::default()),
         history: Arc::new(History::default()),
+        counters: Arc::default(),
+        limits: limits::Limits::default(),
     });
     let config = Arc::new(config);
     let (calls_tx, mut calls_rx) = mpsc::channel(64);
@@ -114,6 +124,7 @@ pub async fn run(
         calls: calls_tx.clone(),
         recent: Arc::clone(&shared.recent),
         history: Arc::clone(&shared.history),
+        counters: Arc::clone(&shared.counters),
         started_ms: history::now_ms(),
     };
 
@@ -153,6 +164,13 @@ pub async fn run(
         co.spawn_service(Arc::new(spec.clone()), index)?;
     }
     co.dev_watch = crate::watch::watch_services(&config.services, co.calls.clone());
+    // Once started, the code that only start-up needed leaves memory (see process::trim).
+    let _trim = tokio::spawn(async {
+        for wait in [TRIM_AFTER_START, TRIM_AGAIN] {
+            tokio::time::sleep(wait).await;
+            crate::process::trim::page_out_file_mappings();
+        }
+    });
 
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sigint = signal(SignalKind::interrupt())?;

@@ -109,6 +109,7 @@ impl Coordinator {
             self.held.remove(name);
             self.seen_restarts.remove(name);
             self.shared.recent.forget(name);
+            self.shared.counters.forget(name);
             self.shared.board.send_modify(|b| {
                 b.remove(name);
             });

@@ -377,3 +377,28 @@ pub fn check(toml: &str) -> (Option<i32>, String, String) {
 pub fn touch(path: &Path) {
     std::fs::write(path, b"").expect("touch");
 }
+
+/// `GET path` on 127.0.0.1:`port` (HTTP/1.1, connection closed): the status code and body.
+pub fn http_get_body(port: u16, path: &str) -> (u16, String) {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n").as_bytes())
+        .expect("request");
+    let mut text = String::new();
+    stream.read_to_string(&mut text).expect("response");
+    let code = text.split(' ').nth(1).and_then(|c| c.parse().ok()).expect("status line");
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (code, body)
+}
+
+/// The instance `label` in a `status --json` answer.
+pub fn instance(status: &Value, label: &str) -> Value {
+    status["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .flat_map(|s| s["instances"].as_array().cloned().unwrap_or_default())
+        .find(|i| i["label"] == label)
+        .unwrap_or_else(|| panic!("no instance {label} in {status}"))
+}

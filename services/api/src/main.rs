@@ -1,5 +1,5 @@
-//! `ephitup-api`: the app's API server (`serve`) and the database migrations (`migrate`), in
-//! one binary so the container ships one program for both.
+//! `ephitup-api`: the app's API server (`serve`), the database migrations (`migrate`) and its
+//! backups (`backup`, `restore`), in one binary so the container ships one program for all.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,6 +26,17 @@ enum Command {
     },
     /// Print the OpenAPI document (what `GET /api/openapi.json` serves) and exit.
     Openapi,
+    /// Export the database into `DATA_PATH/backups/` (written aside, then renamed) and keep
+    /// the newest `BACKUP_KEEP` (default 7) backups.
+    Backup,
+    /// Import a backup into the database, which must be empty (no table) unless `--force`.
+    Restore {
+        /// A backup file (`DATA_PATH/backups/backup-*.surql`).
+        file: PathBuf,
+        /// Replace the content of a database that is not empty.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -34,12 +45,33 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve => ephitup_api::serve().await,
             Command::Migrate { dir } => run_migrate(dir).await,
+            Command::Backup => run_backup().await,
+            Command::Restore { file, force } => {
+                let settings = DbSettings::from_env()?;
+                ephitup_store::backup::restore(&settings, &file, force).await?;
+                tracing::info!("restored {} into {}/{}", file.display(), settings.namespace, settings.database);
+                Ok(())
+            }
             Command::Openapi => {
                 println!("{}", ephitup_api::routes::openapi().to_pretty_json()?);
                 Ok(())
             }
         }
     })
+}
+
+async fn run_backup() -> anyhow::Result<()> {
+    let settings = DbSettings::from_env()?;
+    let backups = ephitup_store::backup::BackupSettings::from_env()?;
+    let report = ephitup_store::backup::backup(&settings, &backups).await?;
+    tracing::info!(
+        "backup {} written ({} bytes); {} older removed, keeping {}",
+        report.file.display(),
+        report.bytes,
+        report.removed.len(),
+        backups.keep
+    );
+    Ok(())
 }
 
 async fn run_migrate(dir: Option<PathBuf>) -> anyhow::Result<()> {

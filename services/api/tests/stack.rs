@@ -16,9 +16,14 @@ fn ephitup_up_brings_db_healthy_then_migrate_completed_then_api_healthy() {
     let data = tempfile::tempdir().expect("tempdir");
     // At run time: the compile-time path goes stale when checkouts elsewhere share the build cache.
     let root = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap()).join("../../ephitup.toml");
+    // Debug builds need the raised memory limits (scripts/lib/debug-limits.env).
+    let limits = std::fs::read_to_string(root.with_file_name("scripts/lib/debug-limits.env")).unwrap();
+    let limits: Vec<(&str, &str)> =
+        limits.lines().filter(|l| !l.starts_with('#')).filter_map(|l| l.split_once('=')).collect();
     let mut child = Command::new(workspace_bin("ephitup"))
         .args(["up", "-f"])
         .arg(&root)
+        .envs(limits)
         .env("DATA_PATH", data.path())
         .env("SURREAL_PORT", free_port().to_string())
         .env("API_PORT", free_port().to_string())

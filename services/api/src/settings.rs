@@ -49,7 +49,7 @@ impl ApiSettings {
     /// Whether `email` is listed in `ADMIN_EMAILS`.
     pub fn is_admin_email(&self, email: &str) -> bool {
         let email = email.trim().to_ascii_lowercase();
-        self.admin_emails.iter().any(|a| *a == email)
+        self.admin_emails.contains(&email)
     }
 }
 

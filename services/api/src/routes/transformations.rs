@@ -295,7 +295,8 @@ async fn execute(
     }
     let transformation =
         transformations::get(&state.db, user.id(), &body.transformation_id).await.map_err(store(WHAT))?;
-    let caller = Caller { db: &state.db, secrets: &state.secrets, fallback: &state.ai_fallback, clients: &state.ai_clients };
+    let caller =
+        Caller { db: &state.db, secrets: &state.secrets, fallback: &state.ai_fallback, clients: &state.ai_clients };
     let output = ai::run_transformation(caller, user.id(), &transformation, Some(&body.model_id), &body.input_text)
         .await
         .map_err(transform_error)?;

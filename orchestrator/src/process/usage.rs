@@ -141,10 +141,18 @@ mod tests {
         while members().rss_bytes == 0 && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        // The tree walk finds the leader and the grandchild (more than the leader alone).
-        let leader = std::fs::read(format!("/proc/{pgid}/stat")).unwrap();
-        let (_, alone) = parse_stat(&leader, page_size(), clock_ticks()).unwrap();
-        let walked = of_group(pgid);
+        // The tree walk finds the leader and the grandchild (more than the leader alone), once
+        // the shell has forked it.
+        let measure = || {
+            let leader = std::fs::read(format!("/proc/{pgid}/stat")).unwrap();
+            let (_, alone) = parse_stat(&leader, page_size(), clock_ticks()).unwrap();
+            (of_group(pgid), alone)
+        };
+        let (mut walked, mut alone) = measure();
+        while walked.rss_bytes <= alone.rss_bytes && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            (walked, alone) = measure();
+        }
         assert!(walked.rss_bytes > alone.rss_bytes, "{walked:?} vs {alone:?}");
         let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), nix::sys::signal::Signal::SIGKILL);
         let _ = child.wait();

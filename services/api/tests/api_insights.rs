@@ -20,7 +20,7 @@ fn done(source: &Value) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn transformations_make_insights_through_the_worker() {
-    let api = Api::start();
+    let api = Api::with_local_ai();
     let _worker = api.worker(&[]);
     let fake = FakeAi::start("sk-insights", &[]);
     let (a, _) = api.user("a@example.com").await;
@@ -129,7 +129,7 @@ async fn transformations_make_insights_through_the_worker() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_upload_asked_to_be_dropped_is_dropped_once_its_text_is_kept() {
-    let api = Api::start();
+    let api = Api::with_local_ai();
     let _worker = api.worker(&[]);
     let (a, _) = api.user("a@example.com").await;
     let upload = |delete: &'static str| {

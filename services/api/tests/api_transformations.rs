@@ -19,7 +19,7 @@ fn names(list: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn defaults_are_shared_and_read_only_and_own_ones_are_private() {
-    let api = Api::start();
+    let api = Api::with_local_ai();
     let (a, _) = api.user("a@example.com").await;
     let (b, _) = api.user("b@example.com").await;
     let (status, list) = api.call(Method::GET, "/transformations", Some(&a), None).await;
@@ -80,7 +80,7 @@ async fn defaults_are_shared_and_read_only_and_own_ones_are_private() {
 
 #[tokio::test]
 async fn the_default_prompt_is_per_user() {
-    let api = Api::start();
+    let api = Api::with_local_ai();
     let (a, _) = api.user("a@example.com").await;
     let (b, _) = api.user("b@example.com").await;
     let (status, built_in) = api.call(Method::GET, "/transformations/default-prompt", Some(&a), None).await;
@@ -109,7 +109,7 @@ async fn ready_user(api: &Api, fake: &FakeAi, email: &str) -> (String, String) {
 
 #[tokio::test]
 async fn execute_runs_now_with_the_callers_model_key_and_prompts() {
-    let api = Api::start();
+    let api = Api::with_local_ai();
     let fake = FakeAi::start("sk-transform", &[]);
     let (a, model) = ready_user(&api, &fake, "a@example.com").await;
     api.call(

@@ -2,7 +2,10 @@
 //! one more waits at most `API_QUEUE_TIMEOUT_MS` for room, then gets `503` with `Retry-After`.
 //! While the database is known to be down (the cached check), requests get the same 503 at
 //! once. Health and liveness probes pass untouched: they cost nothing, and a full API must
-//! still answer them (a liveness restart would turn overload into an outage).
+//! still answer them (a liveness restart would turn overload into an outage). Sign-up and
+//! sign-in have a queue of their own, the password hashing's (`auth::password`: a few hashes
+//! at once, a deadline, then 503), behind per-address limits: they are not counted here, so a
+//! burst of them waits its turn there instead of being shed after a second here.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +37,11 @@ fn exempt(path: &str) -> bool {
     matches!(path, "/health" | "/api/health" | "/api/live")
 }
 
+/// Paths bounded by the password hashing's own queue instead of the room here.
+fn own_queue(path: &str) -> bool {
+    matches!(path, "/api/auth/register" | "/api/auth/login")
+}
+
 /// The middleware (`axum::middleware::from_fn_with_state`).
 pub async fn limit(State(shed): State<Shed>, request: Request, next: Next) -> Response {
     if exempt(request.uri().path()) {
@@ -41,6 +49,9 @@ pub async fn limit(State(shed): State<Shed>, request: Request, next: Next) -> Re
     }
     if shed.health.is_down() {
         return ApiError::Unavailable("the database is unavailable; try again shortly".into()).into_response();
+    }
+    if own_queue(request.uri().path()) {
+        return next.run(request).await;
     }
     let permit = match Arc::clone(&shed.room).try_acquire_owned() {
         Ok(permit) => permit,

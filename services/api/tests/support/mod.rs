@@ -24,11 +24,19 @@ pub struct Api {
     pub data: tempfile::TempDir,
     child: Child,
     pub http: reqwest::Client,
+    /// The extra environment it was started with, which its workers get too.
+    env: Vec<(String, String)>,
 }
 
 impl Api {
     pub fn start() -> Api {
         Api::start_with(&[])
+    }
+
+    /// Starts the API (and later its workers) letting users' provider URLs name loopback, where
+    /// the tests' stand-in AI listens (`ALLOW_PRIVATE_PROVIDER_URLS=true`).
+    pub fn with_local_ai() -> Api {
+        Api::start_with(&[("ALLOW_PRIVATE_PROVIDER_URLS".into(), "true".into())])
     }
 
     /// Starts the API with extra environment (e.g. the `S3_*` settings of a `TestS3`).
@@ -58,7 +66,7 @@ impl Api {
             assert!(Instant::now() < deadline, "the API did not become healthy");
             std::thread::sleep(Duration::from_millis(20));
         }
-        Api { db, port, data, child, http: reqwest::Client::new() }
+        Api { db, port, data, child, http: reqwest::Client::new(), env: env.to_vec() }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -167,6 +175,7 @@ impl Api {
             .env_remove("OPENAI_BASE_URL")
             .env_remove("FERNET_SECRET_KEY")
             .env_remove("S3_BUCKET_NAME")
+            .envs(self.env.iter().cloned())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("worker log"))

@@ -15,7 +15,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::body::{ProxyBody, Watched, boxed, json_error};
-use crate::headers::{add_forwarded, remove_hop_by_hop};
+use crate::headers::{add_forwarded, client_address, remove_hop_by_hop};
 use crate::settings::Settings;
 
 /// The pooled HTTP client to the API and where the API is.
@@ -24,6 +24,7 @@ pub struct Upstream {
     client: Client<HttpConnector, ProxyBody>,
     base: Uri,
     response_timeout: std::time::Duration,
+    trusted_hops: usize,
 }
 
 impl Upstream {
@@ -36,7 +37,12 @@ impl Upstream {
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(settings.idle_timeout)
             .build(connector);
-        Upstream { client, base: settings.api.clone(), response_timeout: settings.response_timeout }
+        Upstream {
+            client,
+            base: settings.api.clone(),
+            response_timeout: settings.response_timeout,
+            trusted_hops: settings.trusted_hops,
+        }
     }
 
     /// Sends `request` on to the API and returns its answer, or a JSON error.
@@ -56,6 +62,7 @@ impl Upstream {
         parts.version = hyper::Version::HTTP_11;
         let original_host = parts.headers.get(header::HOST).cloned();
         remove_hop_by_hop(&mut parts.headers);
+        let client = client_address(&parts.headers, client, self.trusted_hops);
         add_forwarded(&mut parts.headers, client, original_host.as_ref());
         if let Some(authority) = self.base.authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok()) {
             parts.headers.insert(header::HOST, authority);

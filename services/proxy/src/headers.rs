@@ -42,7 +42,30 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
-/// Sets `X-Forwarded-For` (the peer we saw, replacing anything the client sent),
+/// The client's address: the TCP `peer`, unless `trusted_hops` proxies stand in front of us
+/// (`PROXY_TRUSTED_HOPS`), each appending the address it saw to `X-Forwarded-For`: then the
+/// entry `trusted_hops` places from the right, the one our nearest trusted proxy saw. Entries
+/// further left were written by whoever connected first and are never read. A chain shorter
+/// than that, or an entry that is not an address, did not come through our proxies: the peer.
+pub fn client_address(headers: &HeaderMap, peer: IpAddr, trusted_hops: usize) -> IpAddr {
+    if trusted_hops == 0 {
+        return peer;
+    }
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    entries
+        .len()
+        .checked_sub(trusted_hops)
+        .and_then(|i| entries[i].parse::<IpAddr>().ok())
+        .map_or(peer, |ip| ip.to_canonical())
+}
+
+/// Sets `X-Forwarded-For` (the client's address, replacing anything the client sent),
 /// `X-Forwarded-Proto` (kept when an edge in front of us, e.g. Render's TLS terminator, set it;
 /// else `http`) and `X-Forwarded-Host` (the `Host` the client asked for).
 pub fn add_forwarded(headers: &mut HeaderMap, client: IpAddr, original_host: Option<&HeaderValue>) {
@@ -93,6 +116,21 @@ mod tests {
         remove_hop_by_hop(&mut h);
         assert_eq!(h.len(), 1);
         assert_eq!(h["x-kept"], "yes");
+    }
+
+    #[test]
+    fn the_client_is_read_only_from_trusted_hops() {
+        let peer: IpAddr = "10.1.2.3".parse().unwrap();
+        let mut h = HeaderMap::new();
+        assert_eq!(client_address(&h, peer, 1), peer, "no header: the peer");
+        h.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.7, 198.51.100.1"));
+        h.append("x-forwarded-for", HeaderValue::from_static("192.0.2.44"));
+        assert_eq!(client_address(&h, peer, 0), peer, "no trusted hop: the header is never read");
+        assert_eq!(client_address(&h, peer, 1), "192.0.2.44".parse::<IpAddr>().unwrap());
+        assert_eq!(client_address(&h, peer, 2), "198.51.100.1".parse::<IpAddr>().unwrap());
+        assert_eq!(client_address(&h, peer, 4), peer, "a shorter chain: the peer");
+        h.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.7, not-an-address"));
+        assert_eq!(client_address(&h, peer, 1), peer, "garbage: the peer");
     }
 
     #[test]

@@ -39,6 +39,11 @@ pub struct Args {
     /// On SIGTERM, time given to requests in flight before the proxy exits.
     #[arg(long, env = "PROXY_DRAIN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub drain_timeout: Duration,
+    /// Proxies in front of this one that append the client's address to `X-Forwarded-For`
+    /// (Render's edge: 1). The client is then the entry that many places from the right; 0 (the
+    /// default) believes no header: the client is the TCP peer.
+    #[arg(long, env = "PROXY_TRUSTED_HOPS", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=10))]
+    pub trusted_hops: u8,
 }
 
 /// Checked settings.
@@ -52,6 +57,9 @@ pub struct Settings {
     pub response_timeout: Duration,
     pub idle_timeout: Duration,
     pub drain_timeout: Duration,
+    /// `PROXY_TRUSTED_HOPS`: how many `X-Forwarded-For` entries, from the right, were written
+    /// by proxies we trust.
+    pub trusted_hops: usize,
 }
 
 impl Args {
@@ -81,6 +89,7 @@ impl Args {
             response_timeout: self.response_timeout,
             idle_timeout: self.idle_timeout,
             drain_timeout: self.drain_timeout,
+            trusted_hops: usize::from(self.trusted_hops),
         })
     }
 }

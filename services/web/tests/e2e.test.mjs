@@ -179,7 +179,7 @@ test("the UI works end to end through the proxy", async (t) => {
     await page.getByRole("link", { name: "Hyper notes" }).click();
     await page.getByRole("heading", { name: "Hyper notes" }).waitFor();
     await page.locator(".badge", { hasText: "completed" }).waitFor({ timeout: 60_000 }); // the page refreshes while processing
-    await page.getByLabel("Transformation").selectOption({ label: "Summary" });
+    await page.getByLabel("Transformation", { exact: true }).selectOption({ label: "Summary" });
     await page.getByRole("button", { name: "Make insight" }).click();
     const insight = page.getByRole("list", { name: "Insights" }).getByRole("listitem").filter({ hasText: "Summary" });
     await insight.getByText("Output of fake-model").waitFor({ timeout: 60_000 });

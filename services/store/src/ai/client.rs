@@ -60,44 +60,37 @@ fn wants_completion_tokens(model: &str) -> bool {
 
 /// Asks for a JSON object; returns it parsed.
 pub async fn chat_json(p: &Provider, model: &str, system: &str, user: &str) -> anyhow::Result<Value> {
-    let mut completion_tokens = wants_completion_tokens(model);
-    let mut switched = false;
-    loop {
-        let limit = if completion_tokens { "max_completion_tokens" } else { "max_tokens" };
-        let body = json!({
-            "model": model,
-            "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
-            "response_format": {"type": "json_object"},
-            limit: OUTPUT_TOKENS,
-        });
-        match send(p, "chat/completions", &body).await {
-            Err(CallError::Refused(status, asks)) if status == StatusCode::BAD_REQUEST && !switched && asks => {
-                completion_tokens = !completion_tokens;
-                switched = true;
-            }
-            Err(e) => return Err(anyhow!("{} {model}: {e}", p.name)),
-            Ok(bytes) => {
-                let answer: Value = serde_json::from_slice(&bytes).context("the chat answer is not JSON")?;
-                let content = answer["choices"][0]["message"]["content"]
-                    .as_str()
-                    .ok_or_else(|| anyhow!("{} {model}: the answer has no message content", p.name))?;
-                return parse_json_answer(content).with_context(|| format!("{} {model}: the model's answer", p.name));
-            }
-        }
-    }
+    let content = chat(p, model, system, user, Some(json!({"type": "json_object"}))).await?;
+    parse_json_answer(&content).with_context(|| format!("{} {model}: the model's answer", p.name))
 }
 
 /// Asks for text (a transformation's output); returns the answer without `<think>` blocks.
 pub async fn chat_text(p: &Provider, model: &str, system: &str, user: &str) -> anyhow::Result<String> {
+    Ok(without_thinking(&chat(p, model, system, user, None).await?))
+}
+
+/// One chat completion (in `response_format` if given): the answer's message content. A model
+/// that refuses `max_tokens` for `max_completion_tokens` (or the other way) is asked once more
+/// with the other.
+async fn chat(
+    p: &Provider,
+    model: &str,
+    system: &str,
+    user: &str,
+    response_format: Option<Value>,
+) -> anyhow::Result<String> {
     let mut completion_tokens = wants_completion_tokens(model);
     let mut switched = false;
     loop {
         let limit = if completion_tokens { "max_completion_tokens" } else { "max_tokens" };
-        let body = json!({
+        let mut body = json!({
             "model": model,
             "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
             limit: OUTPUT_TOKENS,
         });
+        if let Some(format) = &response_format {
+            body["response_format"] = format.clone();
+        }
         match send(p, "chat/completions", &body).await {
             Err(CallError::Refused(status, asks)) if status == StatusCode::BAD_REQUEST && !switched && asks => {
                 completion_tokens = !completion_tokens;
@@ -109,7 +102,7 @@ pub async fn chat_text(p: &Provider, model: &str, system: &str, user: &str) -> a
                 let content = answer["choices"][0]["message"]["content"]
                     .as_str()
                     .ok_or_else(|| anyhow!("{} {model}: the answer has no message content", p.name))?;
-                return Ok(without_thinking(content));
+                return Ok(content.to_string());
             }
         }
     }

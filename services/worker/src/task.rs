@@ -35,29 +35,27 @@ pub async fn run(ctx: Arc<Ctx>, worker: String, job: ClaimedJob, timing: Timing,
     // Stopped before the last write, so the two never race for the row.
     heartbeat.abort();
     let _ = heartbeat.await;
-    let written = match &outcome {
-        Outcome::Done(Ok(result)) => {
-            tracing::info!("job {} completed", job.id);
-            retry(|| jobs::complete(&ctx.db, &job.id, &worker, result.clone())).await
-        }
+    // Each outcome is logged once it is written, so the log's `completed` is a recorded outcome:
+    // a run cut short between its end and its write (a killed worker, a database down) runs
+    // again after its lease expires, and only that run's outcome is told.
+    let (written, failure) = match &outcome {
+        Outcome::Done(Ok(result)) => (retry(|| jobs::complete(&ctx.db, &job.id, &worker, result.clone())).await, None),
         Outcome::Done(Err(e)) => {
             let reason = format!("{e:#}");
-            tracing::warn!("job {} failed: {reason}", job.id);
-            retry(|| jobs::fail(&ctx.db, &job.id, &worker, &reason)).await
+            (retry(|| jobs::fail(&ctx.db, &job.id, &worker, &reason)).await, Some(reason))
         }
-        Outcome::Aborted => {
-            tracing::info!("job {} handed back", job.id);
-            retry(|| jobs::hand_back(&ctx.db, &job.id, &worker)).await
-        }
+        Outcome::Aborted => (retry(|| jobs::hand_back(&ctx.db, &job.id, &worker)).await, None),
         Outcome::Lost => {
             tracing::warn!("job {} was taken over by another worker; dropping this run", job.id);
             return;
         }
     };
-    match written {
-        Ok(true) => {}
-        Ok(false) => tracing::warn!("job {}: the lease was lost before its outcome was written", job.id),
-        Err(e) => tracing::error!("job {}: cannot write its outcome: {e}", job.id),
+    match (written, &outcome, failure) {
+        (Ok(true), Outcome::Aborted, _) => tracing::info!("job {} handed back", job.id),
+        (Ok(true), _, Some(reason)) => tracing::warn!("job {} failed: {reason}", job.id),
+        (Ok(true), _, None) => tracing::info!("job {} completed", job.id),
+        (Ok(false), _, _) => tracing::warn!("job {}: the lease was lost before its outcome was written", job.id),
+        (Err(e), _, _) => tracing::error!("job {}: cannot write its outcome: {e}", job.id),
     }
 }
 

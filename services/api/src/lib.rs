@@ -11,6 +11,7 @@ pub mod layers;
 pub mod openapi;
 pub mod routes;
 pub mod settings;
+pub mod sse;
 pub mod state;
 pub mod upload;
 

@@ -7,6 +7,7 @@
 pub mod ai;
 pub mod audio;
 pub mod backup;
+pub mod chunks;
 pub mod connect;
 pub mod crypto;
 pub mod email;

@@ -311,3 +311,53 @@ pub struct AdminUserDetail {
     pub notes: Vec<AdminTitled>,
     pub episodes: Vec<AdminNamed>,
 }
+
+/// A source or note an answer cites, with its title.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Citation {
+    pub id: String,
+    pub title: Option<String>,
+}
+
+/// One message of a chat session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ChatMessage {
+    pub id: String,
+    /// `human` or `ai`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub content: String,
+    pub timestamp: String,
+    /// The sources and notes an `ai` answer cites (empty for `human`).
+    #[serde(default)]
+    pub citations: Vec<Citation>,
+}
+
+/// A chat session of a notebook (`notebook_id`) or of one source (`source_id`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ChatSession {
+    pub id: String,
+    pub title: String,
+    pub notebook_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    pub model_override: Option<String>,
+    pub message_count: i64,
+    pub created: String,
+    pub updated: String,
+}
+
+/// One hit of a search: an item (a source, note or insight) with its best score and the
+/// passages that matched (text search: with `<mark>`…`</mark>` around the matched words; the
+/// text is the user's own, unescaped).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SearchHit {
+    pub id: String,
+    /// The source or note the hit belongs to (an insight's source; else the item itself).
+    pub parent_id: String,
+    /// `source`, `note` or `insight`.
+    pub item_type: String,
+    pub title: Option<String>,
+    pub score: f64,
+    pub matches: Vec<String>,
+}

@@ -2,7 +2,6 @@
 //! as clients show it before generating a podcast. Owner-checked: every id must be the caller's.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 
 use axum::extract::State;
 use ephitup_store::repo::context::{self, Context, Selection, SourceDepth};
@@ -96,9 +95,71 @@ async fn build(
     let text = serde_json::to_string(&context).map_err(|e| ApiError::Internal(format!("context: {e}")))?;
     let char_count = text.chars().count();
     // Encoding a large context is CPU work: off the async threads.
-    let token_count =
-        tokio::task::spawn_blocking(move || tokens(&text)).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let token_count = tokio::task::spawn_blocking(move || ephitup_store::chunks::tokens(&text))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(axum::Json(ContextResponse { context, token_count, char_count }))
+}
+
+/// The selection of a chat's `context`: the config (`{sources: {id: inclusion}, notes: {...}}`)
+/// or a context as [`build`] answered it (`{sources: [{id, full_text?, ...}], notes: [{id}]}`:
+/// a source with `full_text` in whole, else its insights). Only the ids are taken: the text is
+/// read again, so a context names the caller's own rows only. `None` or `null`: the notebook's
+/// default selection.
+pub(super) fn selection(context: Option<&serde_json::Value>) -> ApiResult<Selection> {
+    use serde_json::Value;
+    let Some(Value::Object(ctx)) = context else {
+        return match context {
+            None | Some(Value::Null) => Ok(Selection::default()),
+            Some(_) => Err(ApiError::Unprocessable("context: an object".into())),
+        };
+    };
+    let id_of = |item: &Value, field: &str| -> ApiResult<String> {
+        item.get("id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| ApiError::Unprocessable(format!("context.{field}: each item an object with an `id`")))
+    };
+    let sources = match ctx.get("sources") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .map(|item| {
+                    let depth = if item.get("full_text").is_some() { SourceDepth::Full } else { SourceDepth::Insights };
+                    Ok((id_of(item, "sources")?, depth))
+                })
+                .collect::<ApiResult<Vec<_>>>()?,
+        ),
+        Some(map @ Value::Object(_)) => {
+            let chosen: BTreeMap<String, Inclusion> = serde_json::from_value(map.clone())
+                .map_err(|e| ApiError::Unprocessable(format!("context.sources: {e}")))?;
+            Some(
+                chosen
+                    .into_iter()
+                    .filter_map(|(id, inclusion)| match inclusion {
+                        Inclusion::Full => Some((id, SourceDepth::Full)),
+                        Inclusion::Insights => Some((id, SourceDepth::Insights)),
+                        Inclusion::NotIn => None,
+                    })
+                    .collect(),
+            )
+        }
+        Some(_) => return Err(ApiError::Unprocessable("context.sources: a list or a map".into())),
+    };
+    let notes = match ctx.get("notes") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(items)) => {
+            Some(items.iter().map(|item| id_of(item, "notes")).collect::<ApiResult<Vec<_>>>()?)
+        }
+        Some(map @ Value::Object(_)) => {
+            let chosen: BTreeMap<String, Inclusion> = serde_json::from_value(map.clone())
+                .map_err(|e| ApiError::Unprocessable(format!("context.notes: {e}")))?;
+            Some(notes_in(chosen)?)
+        }
+        Some(_) => return Err(ApiError::Unprocessable("context.notes: a list or a map".into())),
+    };
+    Ok(Selection { sources, notes })
 }
 
 /// Notes are in whole or not at all.
@@ -116,15 +177,4 @@ fn notes_in(chosen: BTreeMap<String, Inclusion>) -> ApiResult<Vec<String>> {
         }
     }
     Ok(ids)
-}
-
-/// Tokens of `text` in OpenAI's `o200k_base` encoding (what the original app counted).
-fn tokens(text: &str) -> usize {
-    static BPE: OnceLock<Option<tiktoken_rs::CoreBPE>> = OnceLock::new();
-    match BPE.get_or_init(|| tiktoken_rs::o200k_base().ok()) {
-        Some(bpe) => bpe.encode_ordinary(text).len(),
-        // The encoding is compiled in and cannot fail to load; were it to, a word-based
-        // estimate (the original's own fallback) beats failing the request.
-        None => text.split_whitespace().count() * 13 / 10,
-    }
 }

@@ -4,8 +4,10 @@
 
 mod admin;
 mod auth;
+mod chat;
 mod commands;
 mod context;
+mod embeddings;
 mod episode_profiles;
 mod fallback;
 mod health;
@@ -15,6 +17,7 @@ mod notebooks;
 mod notes;
 mod podcasts;
 mod provider_secrets;
+mod search;
 mod settings;
 mod sources;
 mod speaker_profiles;
@@ -53,7 +56,10 @@ pub fn documented(upload_limit: usize) -> OpenApiRouter<AppState> {
         .nest("/speaker-profiles", speaker_profiles::router())
         .nest("/provider-secrets", provider_secrets::router())
         .nest("/commands", commands::router())
-        .nest("/chat", context::router())
+        .nest("/chat", context::router().merge(chat::router()))
+        .merge(chat::source_router())
+        .merge(search::router())
+        .merge(embeddings::router())
         .nest("/settings", settings::router())
         .nest("/transformations", transformations::router())
         .merge(insights::router())

@@ -6,7 +6,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use ephitup_store::ai::{self, Caller, ProviderError, TransformError};
+use ephitup_store::ai::{self, Caller, ModelError, ProviderError, TransformError};
 use ephitup_store::records::Transformation;
 use ephitup_store::repo::transformations::{self, TransformationChanges, TransformationData};
 use ephitup_store::repo::user_settings;
@@ -260,11 +260,20 @@ struct Executed {
 /// A failed transformation seen from a handler.
 pub(super) fn transform_error(e: TransformError) -> ApiError {
     match e {
-        TransformError::NoModel | TransformError::NotLanguage(..) => ApiError::BadRequest(e.to_string()),
-        TransformError::ModelNotFound => ApiError::not_found("Model"),
-        TransformError::Provider(ProviderError::Store(e)) | TransformError::Store(e) => store("Model")(e),
-        TransformError::Provider(p) => ApiError::BadRequest(p.to_string()),
+        TransformError::Model(e) => model_error(e),
+        TransformError::Store(e) => store("Model")(e),
         TransformError::Call(e) => ApiError::BadGateway(format!("the model failed: {e:#}")),
+    }
+}
+
+/// No model to call, seen from a handler: what to configure (400), or a model not the
+/// caller's (404).
+pub(super) fn model_error(e: ModelError) -> ApiError {
+    match e {
+        ModelError::NoModel(_) | ModelError::WrongType(..) => ApiError::BadRequest(e.to_string()),
+        ModelError::ModelNotFound => ApiError::not_found("Model"),
+        ModelError::Provider(ProviderError::Store(e)) | ModelError::Store(e) => store("Model")(e),
+        ModelError::Provider(p) => ApiError::BadRequest(p.to_string()),
     }
 }
 

@@ -18,7 +18,8 @@ const REFUSED: &str = super::public::REFUSED;
 const ATTEMPTS: u32 = 5;
 const FIRST_PAUSE: Duration = Duration::from_millis(500);
 const MAX_PAUSE: Duration = Duration::from_secs(20);
-const OUTPUT_TOKENS: u64 = 8192;
+/// Tokens an answer may take (asked as `max_tokens`); the chat prompt leaves room for them.
+pub const OUTPUT_TOKENS: u64 = 8192;
 
 /// One HTTP client for the process: connection reuse, and timeouts on every call.
 pub fn http_client() -> anyhow::Result<reqwest::Client> {
@@ -79,15 +80,47 @@ async fn chat(
     user: &str,
     response_format: Option<Value>,
 ) -> anyhow::Result<String> {
+    chat_messages(p, model, &[Message::system(system), Message::user(user)], response_format).await
+}
+
+/// One message of a conversation sent to a chat model.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Message {
+    /// `system`, `user` or `assistant`.
+    pub role: &'static str,
+    pub content: String,
+}
+
+impl Message {
+    pub fn system(content: impl Into<String>) -> Message {
+        Message { role: "system", content: content.into() }
+    }
+    pub fn user(content: impl Into<String>) -> Message {
+        Message { role: "user", content: content.into() }
+    }
+    pub fn assistant(content: impl Into<String>) -> Message {
+        Message { role: "assistant", content: content.into() }
+    }
+}
+
+/// The request body of a chat completion.
+fn chat_body(model: &str, messages: &[Message], completion_tokens: bool, output_tokens: u64) -> Value {
+    let limit = if completion_tokens { "max_completion_tokens" } else { "max_tokens" };
+    json!({ "model": model, "messages": messages, limit: output_tokens })
+}
+
+/// A chat completion of a whole conversation: the answer's message content (with any
+/// `<think>` block; see [`without_thinking`]).
+pub async fn chat_messages(
+    p: &Provider,
+    model: &str,
+    messages: &[Message],
+    response_format: Option<Value>,
+) -> anyhow::Result<String> {
     let mut completion_tokens = wants_completion_tokens(model);
     let mut switched = false;
     loop {
-        let limit = if completion_tokens { "max_completion_tokens" } else { "max_tokens" };
-        let mut body = json!({
-            "model": model,
-            "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
-            limit: OUTPUT_TOKENS,
-        });
+        let mut body = chat_body(model, messages, completion_tokens, OUTPUT_TOKENS);
         if let Some(format) = &response_format {
             body["response_format"] = format.clone();
         }
@@ -129,18 +162,19 @@ enum CallError {
 }
 
 async fn send(p: &Provider, path: &str, body: &Value) -> Result<Bytes, CallError> {
+    let resp = send_response(p, path, body).await?;
+    resp.bytes().await.map_err(|e| CallError::Exhausted(format!("reading the answer: {}", connect_error(e))))
+}
+
+/// Posts `body` until the provider answers with success (retrying 429, 5xx and connection
+/// failures with growing pauses, honouring `Retry-After`); the answer's body is not read yet.
+async fn send_response(p: &Provider, path: &str, body: &Value) -> Result<reqwest::Response, CallError> {
     let url = format!("{}/{path}", p.base_url);
     let mut pause = FIRST_PAUSE;
     let mut last = String::new();
     for attempt in 1..=ATTEMPTS {
         let retry_after = match p.http.post(&url).bearer_auth(&p.key).json(body).send().await {
-            Ok(resp) if resp.status().is_success() => match resp.bytes().await {
-                Ok(bytes) => return Ok(bytes),
-                Err(e) => {
-                    last = format!("reading the answer: {e}");
-                    None
-                }
-            },
+            Ok(resp) if resp.status().is_success() => return Ok(resp),
             Ok(resp) => {
                 let status = resp.status();
                 let retry_after = resp
@@ -173,6 +207,80 @@ async fn send(p: &Provider, path: &str, body: &Value) -> Result<Bytes, CallError
         }
     }
     Err(CallError::Exhausted(last))
+}
+
+/// Text pieces of a streamed answer, as the model writes them.
+pub type TokenStream = std::pin::Pin<Box<dyn futures_util::Stream<Item = anyhow::Result<String>> + Send>>;
+
+/// A chat completion streamed (`stream: true`, server-sent events): the pieces of the answer's
+/// content as they arrive. Retries happen before the first piece only; dropping the stream
+/// closes the connection, which ends the upstream generation.
+pub async fn chat_stream(p: &Provider, model: &str, messages: &[Message]) -> anyhow::Result<TokenStream> {
+    use eventsource_stream::Eventsource;
+    use futures_util::StreamExt;
+
+    let mut completion_tokens = wants_completion_tokens(model);
+    let mut switched = false;
+    let resp = loop {
+        let mut body = chat_body(model, messages, completion_tokens, OUTPUT_TOKENS);
+        body["stream"] = json!(true);
+        match send_response(p, "chat/completions", &body).await {
+            Err(CallError::Refused(status, asks)) if status == StatusCode::BAD_REQUEST && !switched && asks => {
+                completion_tokens = !completion_tokens;
+                switched = true;
+            }
+            Err(e) => bail!("{} {model}: {e}", p.name),
+            Ok(resp) => break resp,
+        }
+    };
+    let name = format!("{} {model}", p.name);
+    let events = resp.bytes_stream().eventsource();
+    let pieces = events
+        .take_while(|e| std::future::ready(!matches!(e, Ok(ev) if ev.data.trim() == "[DONE]")))
+        .filter_map(move |e| {
+            let name = name.clone();
+            std::future::ready(match e {
+                Err(e) => Some(Err(anyhow!("{name}: the stream broke: {e}"))),
+                Ok(ev) => match serde_json::from_str::<Value>(&ev.data) {
+                    Err(_) => Some(Err(anyhow!("{name}: a streamed event is not JSON"))),
+                    Ok(v) => v["choices"][0]["delta"]["content"]
+                        .as_str()
+                        .filter(|c| !c.is_empty())
+                        .map(|c| Ok(c.to_string())),
+                },
+            })
+        });
+    Ok(Box::pin(pieces))
+}
+
+/// Embeddings of `inputs` (one vector each, in order) by `model` through `{base}/embeddings`.
+pub async fn embeddings(p: &Provider, model: &str, inputs: &[String]) -> anyhow::Result<Vec<Vec<f32>>> {
+    let body = json!({"model": model, "input": inputs, "encoding_format": "float"});
+    let bytes = send(p, "embeddings", &body).await.map_err(|e| anyhow!("{} {model} embeddings: {e}", p.name))?;
+    #[derive(serde::Deserialize)]
+    struct Item {
+        index: Option<usize>,
+        embedding: Vec<f32>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        data: Vec<Item>,
+    }
+    let answer: Answer = serde_json::from_slice(&bytes).context("the embeddings answer is not the expected JSON")?;
+    if answer.data.len() != inputs.len() {
+        bail!("{} {model}: {} embeddings for {} inputs", p.name, answer.data.len(), inputs.len());
+    }
+    let mut vectors = vec![Vec::new(); inputs.len()];
+    for (i, item) in answer.data.into_iter().enumerate() {
+        let at = item.index.unwrap_or(i);
+        let slot = vectors.get_mut(at).ok_or_else(|| anyhow!("{} {model}: an embedding index out of range", p.name))?;
+        *slot = item.embedding;
+    }
+    let dim = vectors.first().map(Vec::len).unwrap_or(0);
+    if dim == 0 || vectors.iter().any(|v| v.len() != dim) {
+        bail!("{} {model}: embeddings of differing or zero dimensions", p.name);
+    }
+    Ok(vectors)
 }
 
 /// Whether a 400 answer says the model takes `max_completion_tokens` (read, never repeated;

@@ -4,10 +4,13 @@
 //! one owner goes and with which key — their own (decrypted for the call only) and base URL,
 //! else for `openai` the operator's `OPENAI_API_KEY`.
 
+pub mod chat;
 pub mod client;
 pub mod public;
 
-pub use client::{Provider, chat_json, chat_text, http_client, speech};
+pub use client::{
+    Message, Provider, TokenStream, chat_json, chat_messages, chat_stream, chat_text, embeddings, http_client, speech,
+};
 
 use crate::connect::Db;
 use crate::crypto::SecretBox;
@@ -138,20 +141,87 @@ pub type HttpClient = reqwest::Client;
 /// context of common models.
 pub const TRANSFORMATION_INPUT_LIMIT: usize = 100_000;
 
-/// Why a transformation could not run.
+/// Which of an owner's models a call uses, and why none could be.
 #[derive(Debug, thiserror::Error)]
-pub enum TransformError {
-    /// The owner named no model and has no default transformation model.
-    #[error("no model given, and no default transformation model is set: choose one under Models")]
-    NoModel,
+pub enum ModelError {
+    /// The owner named no model and has no default of that kind (`{0}`: e.g. "chat").
+    #[error("no model given, and no default {0} model is set: choose one under Models")]
+    NoModel(&'static str),
     /// The model is not one of the owner's.
     #[error("Model not found")]
     ModelNotFound,
-    /// The model is not a language model.
-    #[error("model `{0}` is a {1} model; a transformation needs a language model")]
-    NotLanguage(String, String),
+    /// The model is of another type than the call needs (`{2}`).
+    #[error("model `{0}` is a {1} model; this needs a {2} model")]
+    WrongType(String, String, &'static str),
     #[error(transparent)]
     Provider(#[from] ProviderError),
+    #[error("{0}")]
+    Store(StoreError),
+}
+
+/// The kinds of default model a call may fall back on.
+#[derive(Debug, Clone, Copy)]
+pub enum ModelKind {
+    Chat,
+    Transformation,
+    Embedding,
+}
+
+impl ModelKind {
+    fn label(self) -> &'static str {
+        match self {
+            ModelKind::Chat => "chat",
+            ModelKind::Transformation => "transformation",
+            ModelKind::Embedding => "embedding",
+        }
+    }
+
+    fn model_type(self) -> &'static str {
+        match self {
+            ModelKind::Chat | ModelKind::Transformation => "language",
+            ModelKind::Embedding => "embedding",
+        }
+    }
+}
+
+/// The owner's model `model_id`, else their default of `kind`, checked to be of the type the
+/// call needs, with where to call it.
+pub async fn pick_model(
+    c: Caller<'_>,
+    owner: &str,
+    model_id: Option<&str>,
+    kind: ModelKind,
+) -> Result<(Provider, crate::records::Model), ModelError> {
+    use crate::repo::models;
+    let model_id = match model_id.filter(|m| !m.trim().is_empty()) {
+        Some(id) => id.to_string(),
+        None => {
+            let defaults = models::defaults(c.db, owner).await.map_err(ModelError::Store)?;
+            match kind {
+                ModelKind::Chat => defaults.default_chat_model,
+                ModelKind::Transformation => defaults.default_transformation_model,
+                ModelKind::Embedding => defaults.default_embedding_model,
+            }
+            .ok_or(ModelError::NoModel(kind.label()))?
+        }
+    };
+    let model = match models::get(c.db, owner, &model_id).await {
+        Ok(m) => m,
+        Err(StoreError::NotFound) => return Err(ModelError::ModelNotFound),
+        Err(e) => return Err(ModelError::Store(e)),
+    };
+    if model.model_type != kind.model_type() {
+        return Err(ModelError::WrongType(model.name, model.model_type, kind.model_type()));
+    }
+    let provider = provider_for(c.db, c.secrets, c.fallback, c.clients, owner, &model.provider).await?;
+    Ok((provider, model))
+}
+
+/// Why a transformation could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum TransformError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
     /// The provider failed or answered something unusable.
     #[error("{0:#}")]
     Call(anyhow::Error),
@@ -179,24 +249,8 @@ pub async fn run_transformation(
     model_id: Option<&str>,
     text: &str,
 ) -> Result<String, TransformError> {
-    use crate::repo::{models, user_settings};
-    let model_id = match model_id {
-        Some(id) => id.to_string(),
-        None => models::defaults(c.db, owner)
-            .await
-            .map_err(TransformError::Store)?
-            .default_transformation_model
-            .ok_or(TransformError::NoModel)?,
-    };
-    let model = match models::get(c.db, owner, &model_id).await {
-        Ok(m) => m,
-        Err(StoreError::NotFound) => return Err(TransformError::ModelNotFound),
-        Err(e) => return Err(TransformError::Store(e)),
-    };
-    if model.model_type != "language" {
-        return Err(TransformError::NotLanguage(model.name, model.model_type));
-    }
-    let provider = provider_for(c.db, c.secrets, c.fallback, c.clients, owner, &model.provider).await?;
+    use crate::repo::user_settings;
+    let (provider, model) = pick_model(c, owner, model_id, ModelKind::Transformation).await?;
     let instructions = user_settings::transformation_instructions(c.db, owner).await.map_err(TransformError::Store)?;
     let system = [instructions.trim(), transformation.prompt.trim()]
         .into_iter()

@@ -14,7 +14,8 @@ use crate::error::StoreError;
 use crate::ids::RecordKey;
 
 // `created` is selected for ORDER BY (SurrealDB orders only by selected fields).
-const SOURCE_FIELDS: &str = "<string> id AS id, title, full_text, created";
+const SOURCE_FIELDS: &str = "<string> id AS id, title, full_text, created, \
+     (SELECT content, created FROM source_insight WHERE source = $parent.id ORDER BY created).content AS insights";
 const NOTE_FIELDS: &str = "<string> id AS id, title, content, created";
 
 /// How much of a source goes into the context.
@@ -37,7 +38,7 @@ pub struct Selection {
 pub struct SourceContext {
     pub id: String,
     pub title: Option<String>,
-    /// Always empty for now: insights (AI transformations of a source) are not produced yet.
+    /// The source's insights (outputs of transformations), oldest first.
     pub insights: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub full_text: Option<String>,
@@ -61,6 +62,8 @@ struct SourceRow {
     id: String,
     title: Option<String>,
     full_text: Option<String>,
+    #[serde(default)]
+    insights: Vec<String>,
 }
 
 /// Builds the context of one of the owner's notebooks.
@@ -125,12 +128,21 @@ pub async fn build(db: &Db, owner: &str, notebook_id: &str, selection: Selection
     Ok(Context { sources, notes })
 }
 
+/// The context of one of the owner's sources on its own: its title, insights and whole text
+/// (a chat with one source).
+pub async fn of_source(db: &Db, owner: &str, source_id: &str) -> Result<Context, StoreError> {
+    let owner = owner_key(owner)?;
+    let found: Vec<SourceRow> = owned(db, "source", SOURCE_FIELDS, owner.as_str(), std::iter::once(source_id)).await?;
+    let row = found.into_iter().next().ok_or(StoreError::NotFound)?;
+    Ok(Context { sources: vec![source_context(row, SourceDepth::Full)], notes: Vec::new() })
+}
+
 fn source_context(row: SourceRow, depth: SourceDepth) -> SourceContext {
     let full_text = match depth {
         SourceDepth::Full => Some(row.full_text.unwrap_or_default()),
         SourceDepth::Insights => None,
     };
-    SourceContext { id: row.id, title: row.title, insights: Vec::new(), full_text }
+    SourceContext { id: row.id, title: row.title, insights: row.insights, full_text }
 }
 
 /// The rows of `table` with these ids that the owner has (the others are simply absent).

@@ -2,6 +2,8 @@
 //! another user is reported exactly like a missing one ([`StoreError::NotFound`]).
 
 pub mod admin;
+pub mod chat;
+pub mod chunks;
 pub mod context;
 pub mod episode_profiles;
 pub mod insights;

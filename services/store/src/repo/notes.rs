@@ -2,7 +2,9 @@
 
 use serde_json::json;
 
+use super::chunks::{Embed, ItemType};
 use super::{Window, one, owner_key, rows};
+use crate::chunks;
 use crate::connect::Db;
 use crate::error::{NOT_FOUND, StoreError};
 use crate::ids::RecordKey;
@@ -90,9 +92,16 @@ pub async fn create(db: &Db, owner: &str, new: NewNote) -> Result<Note, StoreErr
                 LET $notebook = type::record('notebook', $nb);
                 RELATE $id->artifact->$notebook SET owner = $o, updated = $note.updated;
             }};
+            LET $item = $id;
+            LET $of = $id;
+            {chunks}
             RETURN SELECT {FIELDS} FROM $id;
-        }}"
+        }}",
+        chunks = super::chunks::write_statements()
     );
+    // The note's chunks (its text for search) are written with it; its embedding is queued
+    // when the owner embeds. Short notes are one chunk; the split is CPU work only for long ones.
+    let chunks = chunks::split(&new.content);
     one(
         db,
         &query,
@@ -102,6 +111,9 @@ pub async fn create(db: &Db, owner: &str, new: NewNote) -> Result<Note, StoreErr
             ("note_type", json!(new.note_type)),
             ("owner", json!(owner_k.as_str())),
             ("nb", json!(notebook.as_ref().map(RecordKey::as_str))),
+            ("item_type", json!(ItemType::Note.as_str())),
+            ("chunks", super::chunks::chunks_bind(&chunks)),
+            ("embed", super::chunks::embed_bind(Embed::IfOwnerEmbeds)),
         ],
     )
     .await
@@ -124,6 +136,12 @@ pub async fn update(db: &Db, owner: &str, id: &str, changes: NoteChanges) -> Res
         ("note_type", json!(changes.note_type)),
     ];
     super::update_owned(db, "note", owner, id, fields).await?;
+    // New text, new chunks (a second transaction: a crash in between leaves the old chunks
+    // until the next edit or an embeddings rebuild; the note itself is saved).
+    if let Some(content) = &changes.content {
+        let chunks = chunks::split(content);
+        super::chunks::replace(db, owner, ItemType::Note, id, &chunks, Embed::IfOwnerEmbeds).await?;
+    }
     get(db, owner, id).await
 }
 

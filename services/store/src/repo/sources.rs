@@ -12,7 +12,10 @@ use crate::records::{Asset, Source, SourceDetail};
 
 pub const PROCESS_SOURCE: &str = "process_source";
 
-const FIELDS: &str = "<string> id AS id, title, topics, asset, false AS embedded, 0 AS embedded_chunks, \
+// `embedded_chunks`: the source's chunks with a vector (read from the chunks' `item` index).
+const FIELDS: &str = "<string> id AS id, title, topics, asset, \
+     (array::len((SELECT VALUE id FROM chunk WHERE item = $parent.id AND dim != NONE)) > 0) AS embedded, \
+     array::len((SELECT VALUE id FROM chunk WHERE item = $parent.id AND dim != NONE)) AS embedded_chunks, \
      array::len((SELECT VALUE id FROM source_insight WHERE source = $parent.id)) AS insights_count, \
      <string> created AS created, <string> updated AS updated, \
      (IF command THEN <string> command ELSE NONE END) AS command_id, command.status AS status";
@@ -32,8 +35,7 @@ pub struct NewSource {
     pub asset: Asset,
     /// Notebook ids, already checked to be the owner's.
     pub notebooks: Vec<String>,
-    /// Embed the text once it is extracted. Kept on the job (`args.embed`) for the embedding
-    /// step (issue 16), which acts on it; nothing embeds yet.
+    /// Embed the text once it is extracted (`args.embed`: the job queues its `embed_item`).
     pub embed: bool,
     /// Drop an uploaded file once its text is kept (`args.delete_source`).
     pub delete_source: bool,

@@ -9,6 +9,15 @@
 //!   A request without `response_format` (plain text, as transformations ask) gets
 //!   `Output of <model>: <the start of the user message>` after a `<think>` block; the log
 //!   keeps its system message (`system`) so a test can check the prompt.
+//!   With `stream: true` the answer is streamed as server-sent events, one word a chunk
+//!   (`--stream-delay-ms` apart; the first after the same delay), then `data: [DONE]`: `Answer of
+//!   <model>: ` and the start of the last user message, citing the first `## [source:…]` or
+//!   `## [note:…]` heading of the system message's context (recorded as `kind: "stream"`). A JSON-mode request
+//!   asking for `"searches"` gets a search plan `{reasoning, searches: [{term, instructions}]}`
+//!   (terms: the longest words of the question).
+//! - `POST /v1/embeddings`: deterministic vectors of `--embedding-dim` dimensions (a bag of
+//!   the input's words hashed into the dimensions, normalised: texts sharing words are near),
+//!   recorded with `inputs` (how many).
 //! - `POST /v1/audio/speech`: MP3 bytes (an ID3v2 tag, then 1 to 3 silent MPEG-1 Layer III
 //!   frames, the count cycling per call and recorded as `frames`).
 //! - `GET /_requests`: the log, `[{path, key, model, voice, frames, status}]`.
@@ -21,6 +30,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test tool: a poisoned lock is a bug
 
 use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Json;
@@ -30,6 +40,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use clap::Parser;
+use futures::StreamExt;
 use serde_json::{Value, json};
 
 #[derive(Debug, Parser)]
@@ -47,6 +58,12 @@ struct Cli {
     /// Dialogue lines per transcript answer.
     #[arg(long, default_value_t = 2)]
     lines: usize,
+    /// Dimensions of the embeddings.
+    #[arg(long, default_value_t = 32)]
+    embedding_dim: usize,
+    /// Pause before each streamed piece of an answer (the stand-in's own latency).
+    #[arg(long, default_value_t = 0)]
+    stream_delay_ms: u64,
 }
 
 #[derive(Default)]
@@ -131,6 +148,9 @@ async fn chat(State(fake): State<Shared>, headers: HeaderMap, Json(body): Json<V
                 .join("\n")
         };
         let (system, user) = (message("system"), message("user"));
+        if body["stream"] == json!(true) {
+            return stream(&fake, &headers, &body, &system).await;
+        }
         let extra = json!({"kind": "text", "system": system});
         if let Some(refusal) = fake.check("/v1/chat/completions", &headers, &body, extra) {
             return refusal;
@@ -139,6 +159,22 @@ async fn chat(State(fake): State<Shared>, headers: HeaderMap, Json(body): Json<V
         let model = body["model"].as_str().unwrap_or_default();
         let content = format!("<think>\nLet me read it.\n</think>\n\nOutput of {model}: {start}");
         return completion(&body, &content);
+    }
+    if text.contains("\"searches\"") {
+        if let Some(refusal) = fake.check("/v1/chat/completions", &headers, &body, json!({"kind": "strategy"})) {
+            return refusal;
+        }
+        let question = last_user(&body);
+        let mut words: Vec<&str> = question.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 3).collect();
+        words.sort_by_key(|w| std::cmp::Reverse(w.len()));
+        words.dedup();
+        let searches: Vec<Value> = words
+            .iter()
+            .take(2)
+            .map(|w| json!({"term": w, "instructions": format!("What do the sources say about {w}?")}))
+            .collect();
+        let plan = json!({"reasoning": "Search for the key terms of the question.", "searches": searches});
+        return completion(&body, &format!("```json\n{plan}\n```"));
     }
     let transcript = text.to_lowercase().contains("transcript");
     let kind = if transcript { "transcript" } else { "outline" };
@@ -164,6 +200,112 @@ async fn chat(State(fake): State<Shared>, headers: HeaderMap, Json(body): Json<V
     };
     let content = format!("<think>\nLet me plan this.\n</think>\n```json\n{answer}\n```");
     completion(&body, &content)
+}
+
+/// The content of the last user message.
+fn last_user(body: &Value) -> String {
+    body["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .rev()
+        .find(|m| m["role"] == "user")
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A streamed answer: one word an event, then `[DONE]`.
+async fn stream(fake: &Shared, headers: &HeaderMap, body: &Value, system: &str) -> Response {
+    if let Some(refusal) =
+        fake.check("/v1/chat/completions", headers, body, json!({"kind": "stream", "system": system}))
+    {
+        return refusal;
+    }
+    let model = body["model"].as_str().unwrap_or_default().to_string();
+    // The first item heading of the context (`## [source:…] Title`), not an example id.
+    let cited = ["## [source:", "## [note:"]
+        .iter()
+        .filter_map(|p| system.find(p).map(|at| (at, &system[at + 3..])))
+        .min_by_key(|(at, _)| *at)
+        .and_then(|(_, rest)| rest.find(']').map(|end| rest[..=end].to_string()));
+    let start: String = last_user(body).split_whitespace().take(8).collect::<Vec<_>>().join(" ");
+    let mut answer = format!("Answer of {model}: about {start}.");
+    if let Some(c) = cited {
+        answer.push_str(&format!(" As the context says {c}."));
+    }
+    let words: Vec<String> = answer.split_inclusive(' ').map(str::to_string).collect();
+    let delay = std::time::Duration::from_millis(fake.cli.stream_delay_ms);
+    // When the response body is dropped (finished, or the client hung up), the log gets
+    // `{path: "/_stream_end", sent, total}`: a test sees whether the stream was cut short.
+    let end = Arc::new(StreamEnd { fake: Arc::clone(fake), sent: AtomicUsize::new(0), total: words.len() });
+    let events = futures::stream::iter(words.into_iter().map(Some).chain([None])).then(move |w| {
+        let end = Arc::clone(&end);
+        async move {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            if w.is_some() {
+                end.sent.fetch_add(1, Ordering::SeqCst);
+            }
+            let line = match w {
+                Some(w) => format!("data: {}\n\n", json!({"choices": [{"index": 0, "delta": {"content": w}}]})),
+                None => "data: [DONE]\n\n".to_string(),
+            };
+            Ok::<_, std::convert::Infallible>(bytes::Bytes::from(line))
+        }
+    });
+    (
+        [(header::CONTENT_TYPE, "text/event-stream"), (header::CACHE_CONTROL, "no-cache")],
+        axum::body::Body::from_stream(events),
+    )
+        .into_response()
+}
+
+struct StreamEnd {
+    fake: Shared,
+    sent: AtomicUsize,
+    total: usize,
+}
+
+impl Drop for StreamEnd {
+    fn drop(&mut self) {
+        let entry = json!({"path": "/_stream_end", "sent": self.sent.load(Ordering::SeqCst), "total": self.total});
+        self.fake.log.lock().unwrap().push(entry);
+    }
+}
+
+/// Deterministic embeddings: each word of the input hashed (FNV-1a) into a dimension.
+async fn embeddings(State(fake): State<Shared>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    let inputs: Vec<String> = match &body["input"] {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        _ => return error(StatusCode::BAD_REQUEST, "input must be a string or an array of strings"),
+    };
+    if let Some(refusal) = fake.check("/v1/embeddings", &headers, &body, json!({"inputs": inputs.len()})) {
+        return refusal;
+    }
+    let dim = fake.cli.embedding_dim.max(1);
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let mut v = vec![0f32; dim];
+            for word in text.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+                let h = word.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
+                v[(h % dim as u64) as usize] += 1.0;
+            }
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                v.iter_mut().for_each(|x| *x /= norm);
+            } else {
+                v[0] = 1.0;
+            }
+            json!({"object": "embedding", "index": i, "embedding": v})
+        })
+        .collect();
+    Json(json!({"object": "list", "data": data, "model": body.get("model"), "usage": {"prompt_tokens": 1, "total_tokens": 1}}))
+        .into_response()
 }
 
 /// A chat completion answering `content`.
@@ -233,6 +375,7 @@ async fn main() {
     let app = Router::new()
         .route("/v1/chat/completions", post(chat))
         .route("/v1/audio/speech", post(speech))
+        .route("/v1/embeddings", post(embeddings))
         .route("/_requests", get(requests))
         .route("/_control", post(control))
         .with_state(fake);

@@ -1,6 +1,7 @@
 //! What the jobs do. [`execute`] dispatches a claimed job by name; each job reads its rows
 //! through the store (scoped to the job's owner) and returns the job's `result`.
 
+pub mod embed;
 pub mod noop;
 pub mod podcast;
 pub mod source;
@@ -10,7 +11,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use ephitup_store::repo::jobs::{self, ClaimedJob};
-use ephitup_store::repo::{insights, podcasts, sources};
+use ephitup_store::repo::{chunks, insights, podcasts, sources};
 use ephitup_store::{AudioStore, Db, SecretBox};
 
 use crate::ai::Provider;
@@ -33,7 +34,13 @@ pub struct Ctx {
 
 /// The job names this worker takes.
 pub fn names(test_jobs: bool) -> Vec<&'static str> {
-    let mut names = vec![podcasts::GENERATE_PODCAST, sources::PROCESS_SOURCE, insights::RUN_TRANSFORMATION];
+    let mut names = vec![
+        podcasts::GENERATE_PODCAST,
+        sources::PROCESS_SOURCE,
+        insights::RUN_TRANSFORMATION,
+        chunks::EMBED_ITEM,
+        chunks::REBUILD_EMBEDDINGS,
+    ];
     if test_jobs {
         names.push(noop::NAME);
     }
@@ -45,6 +52,8 @@ pub async fn execute(ctx: &Ctx, job: &ClaimedJob, progress: &Progress) -> anyhow
         podcasts::GENERATE_PODCAST => podcast::run(ctx, job, progress).await,
         sources::PROCESS_SOURCE => source::run(ctx, job, progress).await,
         insights::RUN_TRANSFORMATION => transform::run(ctx, job, progress).await,
+        chunks::EMBED_ITEM => embed::run_item(ctx, job, progress).await,
+        chunks::REBUILD_EMBEDDINGS => embed::run_rebuild(ctx, job, progress).await,
         noop::NAME => noop::run(job, progress).await,
         other => bail!("unknown job `{other}`"),
     }

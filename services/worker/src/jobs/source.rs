@@ -3,9 +3,12 @@
 //! fetched with [`crate::fetch`] (timeout, size cap, no private addresses). With the text it
 //! queues the transformations the source asked for (one `run_transformation` job each, in the
 //! same transaction), then drops the uploaded file if the source said so (`delete_source`).
-//! `embed` stays on the job's arguments for the embedding step (issue 16); nothing embeds yet.
+//! Last it writes the text's chunks (what search reads) and, when the source asked to be
+//! embedded (`embed`), queues its `embed_item` job with them.
 
 use anyhow::{Context, anyhow, bail};
+use ephitup_store::chunks;
+use ephitup_store::repo::chunks::{self as chunk_repo, Embed, ItemType};
 use ephitup_store::repo::jobs::ClaimedJob;
 use ephitup_store::repo::sources;
 use serde_json::{Value, json};
@@ -77,8 +80,14 @@ pub async fn run(ctx: &Ctx, job: &ClaimedJob, progress: &Progress) -> anyhow::Re
             }
         }
     }
-    progress.set("done", 1, 1).await;
     let embed = job.args.get("embed").and_then(Value::as_bool).unwrap_or(false);
+    let text = extracted.text.clone();
+    let pieces = tokio::task::spawn_blocking(move || chunks::split(&text)).await.context("chunking the text")?;
+    let how = if embed { Embed::Yes } else { Embed::No };
+    chunk_repo::replace(&ctx.db, &job.owner, ItemType::Source, source_id, &pieces, how)
+        .await
+        .context("saving the text's chunks")?;
+    progress.set("done", 1, 1).await;
     Ok(json!({
         "source_id": source_id,
         "title": title,
@@ -86,5 +95,6 @@ pub async fn run(ctx: &Ctx, job: &ClaimedJob, progress: &Progress) -> anyhow::Re
         "transformations_queued": transformations.len(),
         "file_deleted": drop_file,
         "embed": embed,
+        "chunks": pieces.len(),
     }))
 }

@@ -6,6 +6,8 @@
 
 use anyhow::{Context, bail};
 use ephitup_store::ai::{self, Caller};
+use ephitup_store::chunks;
+use ephitup_store::repo::chunks::{self as chunk_repo, Embed, ItemType};
 use ephitup_store::repo::jobs::ClaimedJob;
 use ephitup_store::repo::{insights, transformations};
 use serde_json::{Value, json};
@@ -34,6 +36,11 @@ pub async fn run(ctx: &Ctx, job: &ClaimedJob, progress: &Progress) -> anyhow::Re
     let insight_id = insights::save(&ctx.db, &job.owner, &job.id, source_id, &transformation.title, &output)
         .await
         .context("saving the insight")?;
+    // The insight's chunks, for search; embedded when the owner embeds.
+    let pieces = tokio::task::spawn_blocking(move || chunks::split(&output)).await.context("chunking the insight")?;
+    chunk_repo::replace(&ctx.db, &job.owner, ItemType::Insight, &insight_id, &pieces, Embed::IfOwnerEmbeds)
+        .await
+        .context("saving the insight's chunks")?;
     progress.set("done", 1, 1).await;
     Ok(json!({ "insight_id": insight_id, "source_id": source_id, "transformation_id": transformation.id }))
 }

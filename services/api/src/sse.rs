@@ -1,0 +1,74 @@
+//! Server-sent events of the streaming endpoints (chat, ask): one JSON object per `data:`
+//! line. A handler checks what it can first (so bad requests get their status), then hands its
+//! work to [`stream`], which runs it on a task with an [`Events`] sender. When the client goes
+//! away the response body is dropped, the channel closes and the work is dropped at once — an
+//! upstream model call with it, which closes that connection.
+
+use std::convert::Infallible;
+use std::future::Future;
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+/// Events waiting for a slow client, at most; past this the work waits for it.
+const BUFFER: usize = 64;
+
+/// Whether the client asked for a stream (`Accept: text/event-stream`).
+pub fn wanted(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|part| part.trim().starts_with("text/event-stream")))
+}
+
+/// Where a streaming task sends its events.
+#[derive(Clone)]
+pub struct Events(mpsc::Sender<Value>);
+
+impl Events {
+    /// Sends one event; false once the client is gone.
+    pub async fn send(&self, event: Value) -> bool {
+        self.0.send(event).await.is_ok()
+    }
+}
+
+/// Runs `work` on its own task and answers with its events as they come.
+pub fn stream<F, Fut>(work: F) -> Response
+where
+    F: FnOnce(Events) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel(BUFFER);
+    let watch = tx.clone();
+    let task = work(Events(tx));
+    tokio::spawn(async move {
+        tokio::select! {
+            () = task => {}
+            () = watch.closed() => tracing::debug!("stream: the client went away; its work is dropped"),
+        }
+    });
+    let body = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|v| (Ok::<_, Infallible>(Event::default().data(v.to_string())), rx))
+    });
+    let mut response = Sse::new(body).keep_alive(KeepAlive::default()).into_response();
+    // Proxies in front (nginx-style buffering at an edge) pass the events on as they come.
+    response.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_accept_header_decides() {
+        let mut h = HeaderMap::new();
+        assert!(!wanted(&h));
+        h.insert(header::ACCEPT, HeaderValue::from_static("application/json, text/event-stream;q=0.9"));
+        assert!(wanted(&h));
+    }
+}

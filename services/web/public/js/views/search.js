@@ -86,7 +86,8 @@ export async function searchView(ctx) {
         const found = await api("/search", { method: "POST", body, signal: ctx.signal });
         const list = found.results || [];
         const total = found.total_count ?? list.length;
-        summary.textContent = list.length ? `${total} result${total === 1 ? "" : "s"} (${found.search_type || body.type} search)` : "Nothing found.";
+        const how = `${found.search_type || body.type} search`;
+        summary.textContent = list.length ? `${total} result${total === 1 ? "" : "s"} (${how})` : `No results (${how}).`;
         results.replaceChildren(...list.map(resultItem));
       } catch (err) {
         summary.textContent = "";

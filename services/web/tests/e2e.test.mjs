@@ -5,7 +5,8 @@
 //
 // The last step (the generated episode's player) needs a worker and a stand-in AI server:
 // it runs when FAKE_AI_URL is set (scripts/browser-test sets it when `ephitup-fake-ai` is
-// built) and is skipped with a note otherwise; so is the insight made by a transformation.
+// built) and is skipped with a note otherwise; so are the insight made by a transformation,
+// the notebook chat (streamed answer, citation), the embeddings rebuild, search and ask.
 // The admin step signs up as ADMIN_EMAIL (scripts/browser-test lists it in ADMIN_EMAILS).
 
 import { after, before, test } from "node:test";
@@ -186,6 +187,147 @@ test("the UI works end to end through the proxy", async (t) => {
     await insight.getByRole("button", { name: "Save as note" }).click();
     await page.getByText("Insight saved as a note").waitFor();
     await shot("03c-source-insights");
+  });
+
+  // Chat, search and ask run on the stand-in AI: its streamed chat answers "Answer of <model>: …"
+  // citing a source or note id of the context, and its embeddings are deterministic (the same
+  // text, the same vector), so a search by a note's own words finds that note.
+  const noteText = "Sunflowers and heliotropes both follow the light across the sky.";
+  const needsAi = (st, what) => {
+    if (FAKE_AI_URL) return false;
+    console.log(`SKIP ${what}: no stand-in AI server (FAKE_AI_URL unset)`);
+    st.skip("no stand-in AI server");
+    return true;
+  };
+
+  await t.test("an embedding model and the default chat and embedding models are chosen", async (st) => {
+    if (needsAi(st, "chat models step")) return;
+    await page.getByRole("link", { name: "Settings" }).click();
+    await page.getByRole("heading", { name: "Settings" }).waitFor();
+    const addModel = page.getByRole("form", { name: "Add a model" });
+    await addModel.getByLabel("Model name").fill("fake-embed");
+    await addModel.getByLabel("Provider").selectOption("openai");
+    await addModel.getByLabel("Used for").selectOption("embedding");
+    await addModel.getByRole("button", { name: "Add model" }).click();
+    await page.getByText("fake-embed", { exact: true }).waitFor();
+    const defaults = page.getByRole("form", { name: "Default models" });
+    await defaults.getByLabel("Chat", { exact: true }).selectOption({ label: "fake-model (openai)" });
+    await defaults.getByLabel("Embedding", { exact: true }).selectOption({ label: "fake-embed (openai)" });
+    await defaults.getByRole("button", { name: "Save defaults" }).click();
+    await page.getByText("Defaults saved").waitFor();
+  });
+
+  await t.test("a notebook's chat streams an answer with a citation and keeps it across a reload", async (st) => {
+    if (needsAi(st, "chat step")) return;
+    await page.getByRole("link", { name: "Notebooks" }).click();
+    await page.getByRole("heading", { name: "Notebooks", exact: true }).waitFor();
+    await page.getByLabel("Name").fill("Garden");
+    await page.getByRole("button", { name: "Create notebook" }).click();
+    await page.getByRole("heading", { name: "Garden" }).waitFor();
+    const addSource = page.getByRole("form", { name: "Add a source" });
+    await addSource.getByLabel("Title (optional)").fill("Heliotrope notes");
+    await addSource.getByLabel("Text").fill("The heliotrope turns its flowers toward the sun all day long.");
+    await addSource.getByRole("button", { name: "Add source" }).click();
+    const source = page.getByRole("list", { name: "Sources" }).getByRole("listitem").filter({ hasText: "Heliotrope notes" });
+    await source.locator(".badge", { hasText: "completed" }).waitFor({ timeout: 60_000 }); // the list refreshes while processing
+    const writeNote = page.getByRole("form", { name: "Write a note" });
+    await writeNote.getByLabel("Title (optional)").fill("Sun facts");
+    await writeNote.getByLabel("Note").fill(noteText);
+    await writeNote.getByRole("button", { name: "Save note" }).click();
+    await page.getByRole("list", { name: "Notes" }).getByText(noteText).waitFor();
+
+    const chat = page.getByRole("region", { name: "Chat", exact: true });
+    await chat.getByLabel("Chat title (optional)").fill("Flowers");
+    await chat.getByRole("button", { name: "Start chat" }).click();
+    await chat.getByRole("heading", { name: "Flowers" }).waitFor();
+    // Record what is written into the answer: streamed tokens are added to it one by one,
+    // and the final message then replaces them (a record that removes nodes).
+    await page.evaluate(() => {
+      window.answerTrace = [];
+      new MutationObserver((records) => {
+        for (const r of records) {
+          if (!r.target.classList?.contains("message-content") || !r.target.closest("li.message.ai")) continue;
+          window.answerTrace.push({ removed: r.removedNodes.length, added: [...r.addedNodes].map((n) => n.textContent).join("") });
+        }
+      }).observe(document.getElementById("main"), { childList: true, subtree: true });
+    });
+    const send = chat.getByRole("form", { name: "Send a message" });
+    await send.getByLabel("Message").fill("What does the heliotrope do?");
+    await send.getByRole("button", { name: "Send" }).click();
+    await chat.locator("li.message[data-streaming]").waitFor({ state: "detached", timeout: 60_000 });
+    assert.equal(await chat.getByRole("status").textContent(), "Answer complete.");
+    const answer = chat.locator("li.message.ai").last();
+    assert.match(await answer.locator(".message-content").textContent(), /^Answer of fake-model: \S/);
+    const trace = await page.evaluate(() => window.answerTrace);
+    const replaced = trace.findIndex((r) => r.removed > 0);
+    assert.ok(replaced > 0 && trace.slice(0, replaced).some((r) => r.added.trim()), `no token was shown before the final answer: ${JSON.stringify(trace)}`);
+    const cited = answer.getByRole("list", { name: "Citations" }).getByRole("link").first();
+    await cited.waitFor();
+    assert.match(await cited.textContent(), /^(Heliotrope notes|Sun facts)$/);
+    assert.match(await cited.getAttribute("href"), /^\/(sources\/source|notebooks\/notebook)%3A/);
+    await shot("09-chat");
+
+    await page.reload();
+    await page.getByRole("heading", { name: "Garden" }).waitFor();
+    await chat.getByRole("heading", { name: "Flowers" }).waitFor();
+    const kept = chat.getByRole("list", { name: "Messages" });
+    await kept.locator("li.message.human", { hasText: "What does the heliotrope do?" }).waitFor();
+    await kept.locator("li.message.ai .message-content", { hasText: /^Answer of fake-model: / }).waitFor();
+    await kept.locator("li.message.ai").getByRole("list", { name: "Citations" }).getByRole("link").first().waitFor();
+  });
+
+  await t.test("the embeddings are rebuilt with live progress", async (st) => {
+    if (needsAi(st, "embeddings step")) return;
+    await page.getByRole("link", { name: "Settings" }).click();
+    await page.getByRole("heading", { name: "Settings" }).waitFor();
+    const rebuild = page.getByRole("group", { name: "Embeddings", exact: true });
+    await rebuild.getByRole("button", { name: "Rebuild embeddings" }).click();
+    const status = rebuild.getByRole("status");
+    await status.filter({ hasText: /^Rebuild (completed|failed|canceled)/ }).waitFor({ timeout: 120_000 });
+    assert.match(await status.textContent(), /^Rebuild completed/);
+    assert.equal(await rebuild.locator("progress").evaluate((bar) => bar.value), 100);
+    assert.match(await rebuild.locator("[data-rebuild-stats]").textContent(), /^Sources [1-9]\d* · notes [1-9]/);
+  });
+
+  await t.test("a text search highlights the word; a vector search finds the note by meaning", async (st) => {
+    if (needsAi(st, "search step")) return;
+    await page.getByRole("link", { name: "Search" }).click();
+    await page.getByRole("heading", { name: "Search", exact: true }).waitFor();
+    const search = page.getByRole("form", { name: "Search", exact: true });
+    const results = page.getByRole("list", { name: "Results" });
+    const run = async (query, kind) => {
+      await search.getByLabel("Search for").fill(query);
+      await search.getByLabel("Kind of search").selectOption(kind);
+      await search.getByRole("button", { name: "Search" }).click();
+      await page.locator('form[aria-label="Search"]:not([aria-busy])').waitFor();
+      assert.equal(await search.locator(".error").textContent(), "", "the search failed");
+    };
+    await run("heliotrope", "text");
+    const hit = results.getByRole("listitem").filter({ has: page.getByRole("link", { name: "Heliotrope notes" }) }).first();
+    await hit.locator("mark", { hasText: /^heliotrope$/i }).first().waitFor();
+    assert.ok(!(await results.textContent()).includes("<mark>"), "a highlight marker is shown as text");
+    await shot("10-search");
+
+    await search.getByLabel("Notebook").selectOption({ label: "Garden" });
+    await run(noteText, "vector");
+    await results.getByRole("listitem").filter({ hasText: "Sun facts" }).first().waitFor();
+    assert.match(await results.getByRole("listitem").first().textContent(), /score \d\.\d\d/);
+  });
+
+  await t.test("ask plans searches and shows a final answer", async (st) => {
+    if (needsAi(st, "ask step")) return;
+    const ask = page.getByRole("form", { name: "Ask", exact: true });
+    await ask.getByLabel("Question").fill("What does the heliotrope do?");
+    for (const label of ["Strategy model", "Answer model", "Final answer model"]) {
+      assert.equal(await ask.getByLabel(label, { exact: true }).locator("option:checked").textContent(), "fake-model (openai)", `${label}: the default chat model`);
+    }
+    await ask.getByRole("button", { name: "Ask", exact: true }).click();
+    await page.locator('form[aria-label="Ask"]:not([aria-busy])').waitFor({ timeout: 120_000 });
+    const status = page.getByRole("region", { name: "Ask a question" }).getByRole("status");
+    assert.equal(await status.textContent(), "Answer complete.");
+    const final = page.getByRole("region", { name: "Answer", exact: true });
+    assert.match(await final.locator(".message-content").textContent(), /\S/);
+    await shot("11-ask");
   });
 
   let episodeName;

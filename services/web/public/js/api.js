@@ -1,5 +1,6 @@
 // The API client: one fetch wrapper that adds the bearer token, turns every failure into an
-// Error with a readable message (the API's and the proxy's `{"detail"}`), and logs out on 401.
+// Error with a readable message (the API's and the proxy's `{"detail"}`), and logs out on 401;
+// and `stream`, the same for calls that answer server-sent events (chat, ask).
 
 const TOKEN_KEY = "ephitup.token";
 
@@ -30,28 +31,28 @@ function describe(status, body) {
   return `Request failed (HTTP ${status})`;
 }
 
-/**
- * Calls `/api${path}`. `body` is sent as JSON unless it is FormData. Returns the parsed JSON
- * (or null for 204). Throws ApiError.
- */
-export async function api(path, { method = "GET", body, raw = false, signal } = {}) {
-  const headers = {};
+/** The request's headers: the bearer token when logged in, plus `extra`. */
+function headersWith(extra) {
+  const headers = { ...extra };
   const t = token.get();
   if (t) headers.Authorization = `Bearer ${t}`;
-  let payload;
-  if (body instanceof FormData) payload = body;
-  else if (body !== undefined) {
-    headers["Content-Type"] = "application/json";
-    payload = JSON.stringify(body);
-  }
+  return headers;
+}
+
+/**
+ * Sends the request; answers the response when it is 2xx, else throws ApiError with the
+ * server's `detail` (and logs out on 401).
+ */
+async function send(path, { method, headers, body, signal }) {
+  const hadToken = Boolean(headers.Authorization);
   let response;
   try {
-    response = await fetch(`/api${path}`, { method, headers, body: payload, signal });
+    response = await fetch(`/api${path}`, { method, headers, body, signal });
   } catch (e) {
     if (e.name === "AbortError") throw e;
     throw new ApiError(0, "Cannot reach the server. Check your connection and try again.");
   }
-  if (response.status === 401 && t) {
+  if (response.status === 401 && hadToken) {
     token.clear();
     onUnauthorized();
   }
@@ -64,8 +65,122 @@ export async function api(path, { method = "GET", body, raw = false, signal } = 
     }
     throw new ApiError(response.status, describe(response.status, parsed));
   }
+  return response;
+}
+
+/**
+ * Calls `/api${path}`. `body` is sent as JSON unless it is FormData. Returns the parsed JSON
+ * (or null for 204). Throws ApiError.
+ */
+export async function api(path, { method = "GET", body, raw = false, signal } = {}) {
+  let payload;
+  const extra = {};
+  if (body instanceof FormData) payload = body;
+  else if (body !== undefined) {
+    extra["Content-Type"] = "application/json";
+    payload = JSON.stringify(body);
+  }
+  const response = await send(path, { method, headers: headersWith(extra), body: payload, signal });
   if (raw) return response;
   if (response.status === 204) return null;
   const text = await response.text();
   return text ? JSON.parse(text) : null;
+}
+
+/**
+ * A server-sent events parser (the WHATWG rules that matter here): feed it text as it
+ * arrives, in chunks cut anywhere; it calls `onMessage(data, eventName)` for each event, at
+ * the blank line that ends it. `data:` lines of one event are joined with "\n"; comments
+ * (`:` lines), `id:` and `retry:` are ignored.
+ */
+export function sseParser(onMessage) {
+  let buffer = "";
+  let data = [];
+  let name = "";
+  const dispatch = () => {
+    if (data.length) onMessage(data.join("\n"), name);
+    data = [];
+    name = "";
+  };
+  const line = (text) => {
+    if (text === "") return dispatch();
+    if (text.startsWith(":")) return undefined;
+    const colon = text.indexOf(":");
+    const field = colon === -1 ? text : text.slice(0, colon);
+    let value = colon === -1 ? "" : text.slice(colon + 1);
+    if (value.startsWith(" ")) value = value.slice(1);
+    if (field === "data") data.push(value);
+    else if (field === "event") name = value;
+    return undefined;
+  };
+  return {
+    push(chunk) {
+      buffer += chunk;
+      // A lone "\r" at the end may be the first half of "\r\n": keep it for the next chunk.
+      const parts = buffer.split(/\r\n|\r(?!$)|\n/);
+      buffer = parts.pop();
+      for (const part of parts) line(part);
+    },
+    /** The stream ended: what is left counts as a last event (a server may omit the blank line). */
+    end() {
+      if (buffer) line(buffer.replace(/\r$/, ""));
+      buffer = "";
+      dispatch();
+    },
+  };
+}
+
+/** The JSON objects of one event's data; each line on its own when the lines are not one JSON text. */
+function parseEvent(data, name) {
+  const withType = (value) => (value && typeof value === "object" && !value.type && name ? { ...value, type: name } : value);
+  try {
+    return [withType(JSON.parse(data))];
+  } catch {
+    const values = [];
+    for (const line of data.split("\n")) {
+      try {
+        values.push(withType(JSON.parse(line)));
+      } catch {
+        console.warn("ephitup: an unreadable server-sent event was skipped", line);
+      }
+    }
+    return values;
+  }
+}
+
+/**
+ * POSTs `body` as JSON to `/api${path}` asking for server-sent events and calls
+ * `onEvent(object)` for each event's JSON as it arrives (fetch and a stream reader:
+ * EventSource can neither POST nor send the bearer token). Resolves when the stream ends;
+ * rejects with ApiError on an error status, with an AbortError when `signal` aborts. Should
+ * the server answer plain JSON instead of a stream, resolves with that JSON.
+ */
+export async function stream(path, body, onEvent, { signal } = {}) {
+  const headers = headersWith({ "Content-Type": "application/json", Accept: "text/event-stream" });
+  const response = await send(path, { method: "POST", headers, body: JSON.stringify(body), signal });
+  const type = response.headers.get("Content-Type") || "";
+  if (!type.startsWith("text/event-stream")) {
+    const text = await response.text();
+    return text ? JSON.parse(text) : null;
+  }
+  const parser = sseParser((data, name) => {
+    for (const event of parseEvent(data, name)) onEvent(event);
+  });
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parser.push(decoder.decode(value, { stream: true }));
+    }
+  } catch (e) {
+    if (e.name === "AbortError" || signal?.aborted) throw e;
+    throw new ApiError(0, "The connection was lost before the answer ended. Try again.");
+  } finally {
+    reader.releaseLock();
+  }
+  parser.push(decoder.decode());
+  parser.end();
+  return null;
 }

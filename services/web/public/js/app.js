@@ -10,6 +10,7 @@ import { settingsView } from "./views/settings.js";
 import { podcastsView, episodeView } from "./views/podcasts.js";
 import { sourceView } from "./views/sources.js";
 import { adminView } from "./views/admin.js";
+import { searchView } from "./views/search.js";
 
 const main = document.getElementById("main");
 const header = document.getElementById("top");
@@ -23,6 +24,7 @@ const routes = [
   [/^\/(notebooks)?$/, notebooksView, true],
   [/^\/notebooks\/([^/]+)$/, notebookView, true],
   [/^\/sources\/([^/]+)$/, sourceView, true],
+  [/^\/search$/, searchView, true],
   [/^\/settings$/, settingsView, true],
   [/^\/admin$/, adminView, true],
   [/^\/podcasts$/, podcastsView, true],

@@ -1,8 +1,9 @@
 // Notebooks: the list (create, show archived) and one notebook (rename, archive, delete; its
-// sources — text, link, upload — with their processing status; its notes).
+// sources — text, link, upload — with their processing status; its notes; its chat, `chat.js`).
 
 import { api } from "../api.js";
 import { announce, badge, el, field, showError, submitting, when } from "../dom.js";
+import { chatSection } from "./chat.js";
 
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
@@ -64,7 +65,7 @@ export async function notebooksView(ctx) {
 export async function notebookView(ctx, id) {
   const path = `/notebooks/${encodeURIComponent(id)}`;
   const nb = await api(path, { signal: ctx.signal });
-  const reload = () => ctx.navigate(location.pathname, { replace: true });
+  const reload = () => ctx.navigate(location.pathname + location.search, { replace: true }); // keeps ?chat=
 
   // Rename and description.
   const name = el("input", { type: "text", value: nb.name, required: true, maxlength: 200 });
@@ -120,6 +121,7 @@ export async function notebookView(ctx, id) {
 
   const sources = await sourcesSection(ctx, nb);
   const notes = await notesSection(ctx, nb);
+  const chat = await chatSection(ctx, nb);
   return el(
     "div",
     {},
@@ -129,6 +131,7 @@ export async function notebookView(ctx, id) {
     actions,
     edit,
     el("div", { class: "grid two" }, sources, notes),
+    chat,
   );
 }
 

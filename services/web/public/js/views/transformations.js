@@ -1,6 +1,7 @@
 // The Settings page's content part: the content settings (embedding of new sources, dropping
-// uploaded files once read) and transformations — the shared defaults, the user's own
-// (create, delete; `apply_default` ones run on every new source), and the default prompt.
+// uploaded files once read), rebuilding the embeddings of everything (with live progress), and
+// transformations — the shared defaults, the user's own (create, delete; `apply_default` ones
+// run on every new source), and the default prompt.
 
 import { api } from "../api.js";
 import { announce, el, field, showError, submitting } from "../dom.js";
@@ -30,6 +31,8 @@ export async function contentSettingsSections(ctx, reload) {
       announce("Source settings saved");
     });
   });
+
+  const rebuild = rebuildEmbeddings(ctx);
 
   const list = el(
     "ul",
@@ -99,7 +102,82 @@ export async function contentSettingsSections(ctx, reload) {
     });
   });
   return [
-    el("section", { class: "card" }, settingsForm),
+    el("section", { class: "card" }, settingsForm, rebuild),
     el("section", { class: "card", "aria-labelledby": "transformations-title" }, el("h2", { id: "transformations-title" }, "Transformations"), list, create, promptForm),
   ];
+}
+
+const FINISHED = new Set(["completed", "failed", "canceled"]);
+
+/**
+ * "Rebuild embeddings": one job re-embeds every source, note and insight with the user's
+ * default embedding model; its status is polled every second while the page is shown.
+ */
+function rebuildEmbeddings(ctx) {
+  const button = el("button", { type: "button", class: "secondary" }, "Rebuild embeddings");
+  const bar = el("progress", { max: 100, "aria-label": "Embeddings rebuilt", hidden: true });
+  const status = el("p", { class: "muted", role: "status", "aria-live": "polite" });
+  const stats = el("p", { class: "muted", hidden: true, "data-rebuild-stats": "" });
+  let timer;
+  ctx.signal.addEventListener("abort", () => clearTimeout(timer));
+
+  function showStatus(job) {
+    const p = job.progress || {};
+    const pct = Number.isFinite(Number(p.percentage)) ? Number(p.percentage) : p.total ? (100 * (p.processed || 0)) / p.total : 0;
+    bar.hidden = false;
+    bar.value = job.status === "completed" ? 100 : pct;
+    const counted = p.total !== undefined ? `${p.processed ?? 0} of ${p.total} items (${Math.round(pct)}%)` : "";
+    if (job.status === "completed") status.textContent = `Rebuild completed: ${counted || "done"}.`;
+    else if (job.status === "failed" || job.status === "canceled") status.textContent = `Rebuild ${job.status}${job.error_message ? `: ${job.error_message}` : "."}`;
+    else status.textContent = `Rebuilding (${job.status || "queued"}): ${counted}`;
+    status.classList.toggle("error", job.status === "failed" || job.status === "canceled");
+    const s = job.stats;
+    stats.hidden = !s;
+    if (s) stats.textContent = `Sources ${s.sources ?? 0} · notes ${s.notes ?? 0} · insights ${s.insights ?? 0} · failed ${s.failed ?? 0}`;
+  }
+
+  async function poll(commandId) {
+    let job;
+    try {
+      job = await api(`/embeddings/rebuild/${encodeURIComponent(commandId)}/status`, { signal: ctx.signal });
+    } catch (e) {
+      if (e.name === "AbortError") return;
+      status.textContent = `Cannot read the rebuild's progress: ${e.message}`;
+      status.classList.add("error");
+      button.disabled = false;
+      return;
+    }
+    showStatus(job);
+    if (FINISHED.has(job.status)) button.disabled = false;
+    else if (!ctx.signal.aborted) timer = setTimeout(() => poll(commandId), 1000);
+  }
+
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    status.classList.remove("error");
+    status.textContent = "Starting the rebuild…";
+    stats.hidden = true;
+    try {
+      const started = await api("/embeddings/rebuild", { method: "POST", body: { mode: "all", include_sources: true, include_notes: true, include_insights: true } });
+      status.textContent = started.message || `Rebuilding ${started.total_items ?? ""} items…`;
+      bar.hidden = false;
+      bar.value = 0;
+      await poll(started.command_id);
+    } catch (e) {
+      status.textContent = e.message;
+      status.classList.add("error");
+      button.disabled = false;
+    }
+  });
+
+  return el(
+    "div",
+    { class: "stack rebuild", role: "group", "aria-labelledby": "rebuild-title" },
+    el("h3", { id: "rebuild-title" }, "Embeddings"),
+    el("p", { class: "hint" }, "Search by meaning (vector search) uses embeddings made with your default embedding model. After choosing or changing that model, rebuild them all: every source, note and insight."),
+    el("div", { class: "row" }, button),
+    bar,
+    status,
+    stats,
+  );
 }

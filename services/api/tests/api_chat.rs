@@ -203,10 +203,9 @@ async fn chat_sessions_stream_answers_with_citations_and_stay_the_owners() {
     }
     drop(resp);
     let ended = loop {
-        if let Some(e) = fake.requests().into_iter().filter(|r| r["path"] == "/_stream_end").last()
-            && fake.requests().iter().filter(|r| r["path"] == "/_stream_end").count() == 2
-        {
-            break e;
+        let ends: Vec<Value> = fake.requests().into_iter().filter(|r| r["path"] == "/_stream_end").collect();
+        if ends.len() == 2 {
+            break ends[1].clone();
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
@@ -223,6 +222,13 @@ async fn chat_sessions_stream_answers_with_citations_and_stay_the_owners() {
     let ss_id = ss["id"].as_str().unwrap();
     assert_eq!(api.call(Method::POST, &spath, Some(&b), Some(json!({}))).await.0, StatusCode::NOT_FOUND);
     assert_eq!(api.call(Method::GET, &format!("{spath}/{ss_id}"), Some(&b), None).await.0, StatusCode::NOT_FOUND);
+    let (status, _) =
+        api.call(Method::POST, &format!("{spath}/{ss_id}/messages"), Some(&b), Some(json!({"message": "hi"}))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    for method in [Method::DELETE, Method::PUT] {
+        let body = (method == Method::PUT).then(|| json!({"title": "x"}));
+        assert_eq!(api.call(method, &format!("{spath}/{ss_id}"), Some(&b), body).await.0, StatusCode::NOT_FOUND);
+    }
     // A notebook session is not this source's.
     assert_eq!(api.call(Method::GET, &format!("{spath}/{sid}"), Some(&a), None).await.0, StatusCode::NOT_FOUND);
     let resp = post_stream(&api, &format!("{spath}/{ss_id}/messages"), &a, json!({"message": "Summarise"})).await;

@@ -120,6 +120,52 @@ test("the UI works end to end through the proxy", async (t) => {
     await shot("02-notebook");
   });
 
+  await t.test("a notebook with 55 notes shows 50, then the rest after Show more", async () => {
+    // The data through the API with the logged-in page's own token (api.js keeps it in
+    // localStorage), one note after another so that their `updated` order is their number's.
+    const id = await page.evaluate(async (count) => {
+      const headers = { Authorization: `Bearer ${localStorage.getItem("ephitup.token")}`, "Content-Type": "application/json" };
+      const post = async (path, body) => {
+        const response = await fetch(`/api${path}`, { method: "POST", headers, body: JSON.stringify(body) });
+        if (!response.ok) throw new Error(`POST ${path}: HTTP ${response.status} ${await response.text()}`);
+        return response.json();
+      };
+      const nb = await post("/notebooks", { name: "Paged notes", description: "" });
+      for (let i = 1; i <= count; i++) {
+        await post("/notes", { title: `Paged note ${String(i).padStart(2, "0")}`, content: `Note number ${i}.`, note_type: "human", notebook_id: nb.id });
+      }
+      return nb.id;
+    }, 55);
+    await page.goto(`/notebooks/${encodeURIComponent(id)}`);
+    await page.getByRole("heading", { name: "Paged notes" }).waitFor();
+    const notes = page.getByRole("list", { name: "Notes" }).getByRole("listitem");
+    const more = page.getByRole("button", { name: "Show more notes" });
+    await notes.nth(49).waitFor(); // a page is shown all at once
+    await more.waitFor();
+    assert.equal(await notes.count(), 50, "the first page is not 50 notes");
+    const titles = () => notes.locator(".item-head strong").allTextContents();
+    const expected = Array.from({ length: 55 }, (_, i) => `Paged note ${String(55 - i).padStart(2, "0")}`); // newest first
+    assert.deepEqual(await titles(), expected.slice(0, 50));
+    // By keyboard: the button takes the focus and Enter presses it.
+    await more.focus();
+    await page.keyboard.press("Enter");
+    await notes.nth(54).waitFor();
+    await more.waitFor({ state: "hidden" }); // the last page was short
+    assert.equal(await notes.count(), 55);
+    assert.deepEqual(await titles(), expected, "the next page is appended in order, none twice");
+    await page.waitForFunction(() => document.getElementById("status")?.textContent === "5 more loaded");
+    assert.ok(await page.evaluate(() => Boolean(document.activeElement?.closest('ul[aria-label="Notes"]'))), "the focus is lost once the button goes");
+    // A note written now goes on top, without reading the pages again.
+    const form = page.getByRole("form", { name: "Write a note" });
+    await form.getByLabel("Title (optional)").fill("Paged note 56");
+    await form.getByLabel("Note").fill("The newest one.");
+    await form.getByRole("button", { name: "Save note" }).click();
+    await notes.nth(55).waitFor();
+    assert.equal(await notes.first().locator(".item-head strong").textContent(), "Paged note 56");
+    assert.equal(await notes.count(), 56);
+    await shot("02b-paged-notes");
+  });
+
   await t.test("an AI key is stored and only ever shown masked", async () => {
     await page.getByRole("link", { name: "Settings" }).click();
     await page.getByRole("heading", { name: "Settings" }).waitFor();

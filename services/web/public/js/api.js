@@ -1,5 +1,6 @@
 // The API client: one fetch wrapper that adds the bearer token, turns every failure into an
 // Error with a readable message (the API's and the proxy's `{"detail"}`), and logs out on 401;
+// `pager` and `allPages`, for the lists the API answers page by page (`limit`, `offset`);
 // and `stream`, the same for calls that answer server-sent events (chat, ask).
 
 const TOKEN_KEY = "ephitup.token";
@@ -85,6 +86,51 @@ export async function api(path, { method = "GET", body, raw = false, signal } = 
   if (response.status === 204) return null;
   const text = await response.text();
   return text ? JSON.parse(text) : null;
+}
+
+/** The lists' page without `limit` (the API's default) and the largest page it answers. */
+export const PAGE = 50;
+export const PAGE_MAX = 500;
+
+/** `path` (which may already have a query) asking for `limit` items after the first `offset`. */
+function pageOf(path, limit, offset) {
+  return `${path}${path.includes("?") ? "&" : "?"}limit=${limit}&offset=${offset}`;
+}
+
+/**
+ * Reads a paginated list (notes, sources: newest `updated` first) one page at a time: each
+ * `next()` answers the `limit` items after those read so far; `done` turns true once a page
+ * comes back shorter than `limit` (there is no total to ask for). A view that adds items at
+ * the top of the list (created there) or removes some calls `shift(+n)` / `shift(-n)` so the
+ * next page starts where the shown ones end, without reading everything again.
+ */
+export function pager(path, { limit = PAGE, signal } = {}) {
+  let offset = 0;
+  return {
+    done: false,
+    /** How many items the pages so far covered (the next page's `offset`). */
+    get offset() {
+      return offset;
+    },
+    async next() {
+      const page = await api(pageOf(path, limit, offset), { signal });
+      const items = Array.isArray(page) ? page : [];
+      offset += items.length;
+      if (items.length < limit) this.done = true;
+      return items;
+    },
+    shift(n) {
+      offset = Math.max(0, offset + n);
+    },
+  };
+}
+
+/** Every item of a paginated list, read in pages of `limit` (the largest by default). */
+export async function allPages(path, { limit = PAGE_MAX, signal } = {}) {
+  const pages = pager(path, { limit, signal });
+  const all = [];
+  while (!pages.done) all.push(...(await pages.next()));
+  return all;
 }
 
 /**

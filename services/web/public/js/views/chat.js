@@ -4,22 +4,11 @@
 // unless the user leaves some out (or keeps a source's insights only). The chosen session
 // is kept in the address (`?chat=`), so a reload shows the same conversation.
 
-import { api, stream } from "../api.js";
+import { allPages, api, stream } from "../api.js";
 import { announce, el, field, showError, when } from "../dom.js";
 
 const SOURCE_CHOICES = [["full content", "Full text"], ["insights", "Insights only"], ["not in", "Left out"]];
 const NOTE_CHOICES = [["full content", "Included"], ["not in", "Left out"]];
-const PAGE = 500; // the lists' largest page
-
-/** Every item of a list the API answers page by page (`limit`, `offset`). */
-async function everything(path, signal) {
-  const all = [];
-  for (let offset = 0; ; offset += PAGE) {
-    const page = await api(`${path}&limit=${PAGE}&offset=${offset}`, { signal });
-    all.push(...page);
-    if (page.length < PAGE) return all;
-  }
-}
 
 const titleOf = (session) => session.title || "Untitled chat";
 const newest = (a, b) => Date.parse(b.updated || b.created || 0) - Date.parse(a.updated || a.created || 0);
@@ -202,7 +191,7 @@ export async function chatSection(ctx, nb) {
   const contextPanel = el("details", { class: "context" }, el("summary", {}, "What the AI reads"), contextBody);
   async function notebookItems() {
     const q = `notebook_id=${encodeURIComponent(nb.id)}`;
-    const [sources, notes] = await Promise.all([everything(`/sources?${q}`, ctx.signal), everything(`/notes?${q}`, ctx.signal)]);
+    const [sources, notes] = await Promise.all([allPages(`/sources?${q}`, { signal: ctx.signal }), allPages(`/notes?${q}`, { signal: ctx.signal })]);
     for (const s of sources) known.set(s.id, s.title || s.asset?.url || "Untitled source");
     for (const n of notes) known.set(n.id, n.title || (n.content || "").slice(0, 40) || "Untitled note");
     return { sources, notes };

@@ -1,7 +1,9 @@
 // Notebooks: the list (create, show archived) and one notebook (rename, archive, delete; its
 // sources — text, link, upload — with their processing status; its notes; its chat, `chat.js`).
+// A notebook's sources and notes come page by page (the API's lists are paginated): the
+// first page, then a "Show more" button that appends the next one.
 
-import { api } from "../api.js";
+import { api, PAGE_MAX, pager } from "../api.js";
 import { announce, badge, el, field, showError, submitting, when } from "../dom.js";
 import { chatSection } from "./chat.js";
 
@@ -135,50 +137,162 @@ export async function notebookView(ctx, id) {
   );
 }
 
+/**
+ * A list the API answers page by page: `load()` shows the first page; the `more` button
+ * ("Show more …", after the list) appends the next page in order, announces "N more loaded",
+ * and goes once a page comes back shorter than the limit. Items are kept by id: `add` puts a
+ * new one at the top (created in this view, so the next page starts one further), `remove`
+ * takes one out (one less), `update` refreshes a shown one in place. An item already shown is
+ * never shown twice, should the server's order have moved under us.
+ */
+function pagedList(ctx, path, { label, noun, empty, render, live = false }) {
+  const list = el("ul", { class: "plain", "aria-label": label, "aria-live": live ? "polite" : false });
+  const pages = pager(path, { signal: ctx.signal });
+  const shown = new Map(); // id → { item, li, json }
+  const emptyItem = el("li", { class: "empty" }, empty);
+  const more = el("button", { type: "button", class: "secondary more", hidden: true }, `Show more ${noun}`);
+
+  const entry = (item) => ({ item, li: render(item), json: JSON.stringify(item) });
+  function settle() {
+    more.hidden = pages.done;
+    if (!shown.size && pages.done) list.replaceChildren(emptyItem);
+    else emptyItem.remove();
+  }
+  function append(items) {
+    const added = [];
+    for (const item of items) {
+      if (shown.has(item.id)) continue;
+      const e = entry(item);
+      shown.set(item.id, e);
+      list.append(e.li);
+      added.push(e.li);
+    }
+    return added;
+  }
+  async function load() {
+    append(await pages.next());
+    settle();
+  }
+  let loading = false;
+  more.addEventListener("click", async () => {
+    // Not `disabled` while loading: a disabled button drops the keyboard focus.
+    if (loading) return;
+    loading = true;
+    more.setAttribute("aria-disabled", "true");
+    more.setAttribute("aria-busy", "true");
+    try {
+      const added = append(await pages.next());
+      settle();
+      announce(added.length ? `${added.length} more loaded` : `No more ${noun}`);
+      // The button is gone when the list is complete: keep the keyboard where the reading goes on.
+      if (more.hidden && added.length) {
+        added[0].setAttribute("tabindex", "-1");
+        added[0].focus();
+      }
+    } catch (e) {
+      if (e.name !== "AbortError") showError(e);
+    } finally {
+      loading = false;
+      more.removeAttribute("aria-disabled");
+      more.removeAttribute("aria-busy");
+    }
+  });
+
+  return {
+    list,
+    more,
+    load,
+    items: () => [...shown.values()].map((e) => e.item),
+    /** A new item, at the top (the server has it first too: newest `updated` first). */
+    add(item) {
+      if (shown.has(item.id)) return this.update(item);
+      const e = entry(item);
+      shown.set(item.id, e);
+      emptyItem.remove();
+      list.prepend(e.li);
+      pages.shift(1);
+      return e.li;
+    },
+    remove(id) {
+      const e = shown.get(id);
+      if (!e) return;
+      e.li.remove();
+      shown.delete(id);
+      pages.shift(-1);
+      settle();
+    },
+    /**
+     * Refreshes a shown item where it is, only when it changed (so focus and reading places
+     * stay); an item not shown is left to its page.
+     */
+    update(item) {
+      const old = shown.get(item.id);
+      if (!old || old.json === JSON.stringify(item)) return old?.li;
+      const e = entry(item);
+      old.li.replaceWith(e.li);
+      shown.set(item.id, e);
+      return e.li;
+    },
+    /** Keeps an item's data current after an edit made in its own element (no re-render). */
+    keep(item) {
+      const e = shown.get(item.id);
+      if (e) Object.assign(e, { item, json: JSON.stringify(item) });
+    },
+  };
+}
+
 const PENDING = new Set(["new", "queued", "running", "submitted", "processing"]);
 
 async function sourcesSection(ctx, nb) {
-  const list = el("ul", { class: "plain", "aria-label": "Sources", "aria-live": "polite" });
+  const sources = pagedList(ctx, `/sources?notebook_id=${encodeURIComponent(nb.id)}`, {
+    label: "Sources",
+    noun: "sources",
+    empty: "No sources yet.",
+    live: true,
+    render: (s) =>
+      el(
+        "li",
+        { dataset: { source: s.id } },
+        el("div", { class: "item-head" }, el("a", { href: `/sources/${encodeURIComponent(s.id)}` }, el("strong", {}, s.title || s.asset?.url || "Untitled source")), badge(s.status || "new")),
+        el("span", { class: "muted" }, s.asset?.url ? `${s.asset.url} · ` : "", `added ${when(s.created)}`, s.insights_count ? ` · ${plural(s.insights_count, "insight")}` : ""),
+        " ",
+        el("button", {
+          type: "button",
+          class: "link",
+          "aria-label": `Delete source ${s.title || ""}`,
+          onclick: async () => {
+            if (!confirm("Delete this source?")) return;
+            try {
+              await api(`/sources/${encodeURIComponent(s.id)}`, { method: "DELETE" });
+              sources.remove(s.id);
+              announce("Source deleted");
+            } catch (e) {
+              showError(e);
+            }
+          },
+        }, "Delete"),
+      ),
+  });
+  const list = sources.list;
+
+  // Keep watching while something is still being processed: one read of as many sources as
+  // are shown (newest first: where sources being processed are), each changed one refreshed
+  // in place; the pages loaded stay loaded, and the next page's offset is not moved.
   let timer;
-  async function refresh() {
-    let sources;
-    try {
-      sources = await api(`/sources?notebook_id=${encodeURIComponent(nb.id)}`, { signal: ctx.signal });
-    } catch (e) {
-      if (e.name !== "AbortError") showError(e);
-      return;
-    }
-    list.replaceChildren(
-      ...(sources.length
-        ? sources.map((s) =>
-            el(
-              "li",
-              { dataset: { source: s.id } },
-              el("div", { class: "item-head" }, el("a", { href: `/sources/${encodeURIComponent(s.id)}` }, el("strong", {}, s.title || s.asset?.url || "Untitled source")), badge(s.status || "new")),
-              el("span", { class: "muted" }, s.asset?.url ? `${s.asset.url} · ` : "", `added ${when(s.created)}`, s.insights_count ? ` · ${plural(s.insights_count, "insight")}` : ""),
-              " ",
-              el("button", {
-                type: "button",
-                class: "link",
-                "aria-label": `Delete source ${s.title || ""}`,
-                onclick: async () => {
-                  if (!confirm("Delete this source?")) return;
-                  try {
-                    await api(`/sources/${encodeURIComponent(s.id)}`, { method: "DELETE" });
-                    announce("Source deleted");
-                    refresh();
-                  } catch (e) {
-                    showError(e);
-                  }
-                },
-              }, "Delete"),
-            ),
-          )
-        : [el("li", { class: "empty" }, "No sources yet.")]),
-    );
-    // Keep watching while something is still being processed.
+  function watch() {
     clearTimeout(timer);
-    if (sources.some((s) => PENDING.has(s.status || "new")) && !ctx.signal.aborted) timer = setTimeout(refresh, 3000);
+    if (ctx.signal.aborted || !sources.items().some((s) => PENDING.has(s.status || "new"))) return;
+    timer = setTimeout(async () => {
+      try {
+        const shown = Math.min(Math.max(sources.items().length, 1), PAGE_MAX);
+        const fresh = await pager(`/sources?notebook_id=${encodeURIComponent(nb.id)}`, { limit: shown, signal: ctx.signal }).next();
+        for (const s of fresh) sources.update(s);
+      } catch (e) {
+        if (e.name !== "AbortError") showError(e);
+        return; // stop watching, as before: a reload starts again
+      }
+      watch();
+    }, 3000);
   }
   ctx.signal.addEventListener("abort", () => clearTimeout(timer));
 
@@ -246,19 +360,25 @@ async function sourcesSection(ctx, nb) {
         if (!file.files.length) throw new Error("Choose a file first.");
         data.append("file", file.files[0]);
       }
-      await api("/sources", { method: "POST", body: data });
+      const source = await api("/sources", { method: "POST", body: data });
+      if (source && source.id) sources.add(source);
       announce("Source added; processing started");
       form.reset();
-      await refresh();
+      watch();
     });
   });
-  await refresh();
-  return el("section", { class: "card", "aria-labelledby": "sources-title" }, el("h2", { id: "sources-title" }, "Sources"), list, el("h3", {}, "Add a source"), form);
+  try {
+    await sources.load();
+  } catch (e) {
+    if (e.name !== "AbortError") showError(e);
+  }
+  watch();
+  return el("section", { class: "card", "aria-labelledby": "sources-title" }, el("h2", { id: "sources-title" }, "Sources"), list, sources.more, el("h3", {}, "Add a source"), form);
 }
 
 async function notesSection(ctx, nb) {
-  const notes = await api(`/notes?notebook_id=${encodeURIComponent(nb.id)}`, { signal: ctx.signal });
-  const list = el("ul", { class: "plain", "aria-label": "Notes" });
+  const notes = pagedList(ctx, `/notes?notebook_id=${encodeURIComponent(nb.id)}`, { label: "Notes", noun: "notes", empty: "No notes yet.", render: noteItem });
+  const list = notes.list;
   const section = el("section", { class: "card", "aria-labelledby": "notes-title" });
 
   function noteItem(note) {
@@ -278,7 +398,7 @@ async function notesSection(ctx, nb) {
               if (!confirm("Delete this note?")) return;
               try {
                 await api(`/notes/${encodeURIComponent(note.id)}`, { method: "DELETE" });
-                li.remove();
+                notes.remove(note.id);
                 announce("Note deleted");
               } catch (e) {
                 showError(e);
@@ -301,6 +421,7 @@ async function notesSection(ctx, nb) {
         e.preventDefault();
         submitting(form, async () => {
           note = await api(`/notes/${encodeURIComponent(note.id)}`, { method: "PUT", body: { title: t.value.trim(), content: c.value } });
+          notes.keep(note);
           announce("Note saved");
           show();
         });
@@ -312,8 +433,7 @@ async function notesSection(ctx, nb) {
     return li;
   }
 
-  if (notes.length) list.append(...notes.map(noteItem));
-  else list.append(el("li", { class: "empty" }, "No notes yet."));
+  await notes.load();
 
   const title = el("input", { type: "text", name: "title", maxlength: 300 });
   const content = el("textarea", { name: "content", rows: 4, required: true });
@@ -329,12 +449,11 @@ async function notesSection(ctx, nb) {
     submitting(form, async () => {
       if (!content.value.trim()) throw new Error("The note is empty.");
       const note = await api("/notes", { method: "POST", body: { title: title.value.trim() || null, content: content.value, note_type: "human", notebook_id: nb.id } });
-      list.querySelector(".empty")?.remove();
-      list.prepend(noteItem(note));
+      notes.add(note);
       form.reset();
       announce("Note saved");
     });
   });
-  section.append(el("h2", { id: "notes-title" }, "Notes"), list, el("h3", {}, "Write a note"), form);
+  section.append(el("h2", { id: "notes-title" }, "Notes"), list, notes.more, el("h3", {}, "Write a note"), form);
   return section;
 }

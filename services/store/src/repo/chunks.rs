@@ -225,8 +225,14 @@ fn vector_field(dim: usize) -> Result<String, StoreError> {
     Ok(format!("vec_{dim}"))
 }
 
-/// Defines the field and HNSW index (cosine distance) of `dim`-dimensional vectors, once.
+/// Defines the field and HNSW index (cosine distance) of `dim`-dimensional vectors, once per
+/// process (the definitions are idempotent: `IF NOT EXISTS`).
 pub async fn ensure_vector_index(db: &Db, dim: usize) -> Result<(), StoreError> {
+    static DEFINED: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+    let known = |dims: &std::sync::Mutex<Vec<usize>>| dims.lock().map(|d| d.contains(&dim)).unwrap_or(false);
+    if known(&DEFINED) {
+        return Ok(());
+    }
     let field = vector_field(dim)?;
     let _: Vec<Value> = rows(
         db,
@@ -238,6 +244,9 @@ pub async fn ensure_vector_index(db: &Db, dim: usize) -> Result<(), StoreError> 
         vec![],
     )
     .await?;
+    if let Ok(mut dims) = DEFINED.lock() {
+        dims.push(dim);
+    }
     Ok(())
 }
 

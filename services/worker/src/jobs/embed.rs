@@ -6,8 +6,9 @@
 //! counted and the rebuild goes on.
 
 use anyhow::{Context, anyhow, bail};
-use ephitup_store::ai::{self, Caller, ModelKind};
+use ephitup_store::ai::{self, Caller, ModelKind, Provider};
 use ephitup_store::chunks;
+use ephitup_store::records::Model;
 use ephitup_store::repo::chunks::{self as chunk_repo, Embed, Include, ItemType};
 use ephitup_store::repo::jobs::ClaimedJob;
 use serde_json::{Value, json};
@@ -23,15 +24,27 @@ pub async fn run_item(ctx: &Ctx, job: &ClaimedJob, progress: &Progress) -> anyho
     let item_type = ItemType::parse(arg(job, "item_type")?).ok_or_else(|| anyhow!("unknown item_type"))?;
     let item_id = arg(job, "item_id")?;
     progress.set("embedding", 0, 1).await;
-    let stored = embed(ctx, &job.owner, item_type, item_id, false).await?;
+    let model = embedder(ctx, &job.owner).await?;
+    let stored = embed(ctx, &model, &job.owner, item_type, item_id, false).await?;
     progress.set("done", 1, 1).await;
     Ok(json!({"item_type": item_type.as_str(), "item_id": item_id, "chunks": stored}))
 }
 
-/// Embeds one of the owner's items; returns how many chunks got a vector.
-pub async fn embed(ctx: &Ctx, owner: &str, item_type: ItemType, item_id: &str, rechunk: bool) -> anyhow::Result<usize> {
+/// The owner's default embedding model, with where to call it.
+async fn embedder(ctx: &Ctx, owner: &str) -> anyhow::Result<(Provider, Model)> {
     let caller = Caller { db: &ctx.db, secrets: &ctx.secrets, fallback: &ctx.fallback, clients: &ctx.clients };
-    let (provider, model) = ai::pick_model(caller, owner, None, ModelKind::Embedding).await?;
+    Ok(ai::pick_model(caller, owner, None, ModelKind::Embedding).await?)
+}
+
+/// Embeds one of the owner's items with `model`; returns how many chunks got a vector.
+pub async fn embed(
+    ctx: &Ctx,
+    (provider, model): &(Provider, Model),
+    owner: &str,
+    item_type: ItemType,
+    item_id: &str,
+    rechunk: bool,
+) -> anyhow::Result<usize> {
     let mut pieces = chunk_repo::of_item(&ctx.db, owner, item_type, item_id)
         .await
         .with_context(|| format!("{} {item_id}", item_type.as_str()))?;
@@ -50,7 +63,7 @@ pub async fn embed(ctx: &Ctx, owner: &str, item_type: ItemType, item_id: &str, r
     let mut vectors = Vec::with_capacity(pieces.len());
     for batch in pieces.chunks(EMBED_BATCH) {
         let inputs: Vec<String> = batch.iter().map(|c| c.content.clone()).collect();
-        let made = ai::embeddings(&provider, &model.name, &inputs).await?;
+        let made = ai::embeddings(provider, &model.name, &inputs).await?;
         vectors.extend(batch.iter().map(|c| c.id.clone()).zip(made));
     }
     let dim = vectors.first().map(|(_, v)| v.len()).unwrap_or(0);
@@ -67,8 +80,7 @@ pub async fn run_rebuild(ctx: &Ctx, job: &ClaimedJob, progress: &Progress) -> an
     let include =
         Include { sources: flag("include_sources"), notes: flag("include_notes"), insights: flag("include_insights") };
     // Fails the job at once, with what to configure, when there is no embedding model.
-    let caller = Caller { db: &ctx.db, secrets: &ctx.secrets, fallback: &ctx.fallback, clients: &ctx.clients };
-    ai::pick_model(caller, &job.owner, None, ModelKind::Embedding).await?;
+    let model = embedder(ctx, &job.owner).await?;
 
     let items = chunk_repo::rebuild_items(&ctx.db, &job.owner, all, &include).await?;
     let total = items.len() as u64;
@@ -76,7 +88,7 @@ pub async fn run_rebuild(ctx: &Ctx, job: &ClaimedJob, progress: &Progress) -> an
     let mut failures = Vec::new();
     progress.set("embedding", 0, total).await;
     for (n, (item_type, id)) in items.iter().enumerate() {
-        match embed(ctx, &job.owner, *item_type, id, true).await {
+        match embed(ctx, &model, &job.owner, *item_type, id, true).await {
             Ok(_) => match item_type {
                 ItemType::Source => sources += 1,
                 ItemType::Note => notes += 1,

@@ -22,6 +22,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::checked_text;
 use super::context::selection;
 use super::transformations::model_error;
 use crate::auth::CurrentUser;
@@ -280,16 +281,6 @@ struct Turn {
     prompt: Prompt,
 }
 
-fn checked_message(message: &str) -> ApiResult<()> {
-    if message.trim().is_empty() {
-        return Err(ApiError::Unprocessable("message: must not be empty".into()));
-    }
-    if message.chars().count() > MESSAGE_LIMIT {
-        return Err(ApiError::Unprocessable(format!("message: at most {MESSAGE_LIMIT} characters")));
-    }
-    Ok(())
-}
-
 /// Resolves the model, reads the history, builds the prompt and saves the human message.
 async fn prepare(
     state: &AppState,
@@ -398,7 +389,7 @@ async fn execute(
     headers: HeaderMap,
     Json(body): Json<Execute>,
 ) -> ApiResult<Response> {
-    checked_message(&body.message)?;
+    checked_text("message", &body.message, MESSAGE_LIMIT)?;
     let owner = user.id();
     let session = chat::get(&state.db, owner, &body.session_id, None).await.map_err(store("Chat session"))?;
     let context = match (&session.notebook_id, &session.source_id) {
@@ -581,7 +572,7 @@ async fn source_message(
     Path((id, session_id)): Path<(String, String)>,
     Json(body): Json<SourceMessage>,
 ) -> ApiResult<Response> {
-    checked_message(&body.message)?;
+    checked_text("message", &body.message, MESSAGE_LIMIT)?;
     let owner = user.id();
     let session = source_session(&state, owner, id.clone(), &session_id).await?;
     let context = context::of_source(&state.db, owner, &id).await.map_err(store("Source"))?;

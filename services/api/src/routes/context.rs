@@ -75,19 +75,9 @@ async fn build(
 ) -> ApiResult<axum::Json<ContextResponse>> {
     let selection = match body.context_config {
         None => Selection::default(),
-        Some(config) => Selection {
-            sources: config.sources.map(|chosen| {
-                chosen
-                    .into_iter()
-                    .filter_map(|(id, inclusion)| match inclusion {
-                        Inclusion::Full => Some((id, SourceDepth::Full)),
-                        Inclusion::Insights => Some((id, SourceDepth::Insights)),
-                        Inclusion::NotIn => None,
-                    })
-                    .collect()
-            }),
-            notes: config.notes.map(notes_in).transpose()?,
-        },
+        Some(config) => {
+            Selection { sources: config.sources.map(sources_in), notes: config.notes.map(notes_in).transpose()? }
+        }
     };
     let context = context::build(&state.db, user.id(), &body.notebook_id, selection)
         .await
@@ -134,16 +124,7 @@ pub(super) fn selection(context: Option<&serde_json::Value>) -> ApiResult<Select
         Some(map @ Value::Object(_)) => {
             let chosen: BTreeMap<String, Inclusion> = serde_json::from_value(map.clone())
                 .map_err(|e| ApiError::Unprocessable(format!("context.sources: {e}")))?;
-            Some(
-                chosen
-                    .into_iter()
-                    .filter_map(|(id, inclusion)| match inclusion {
-                        Inclusion::Full => Some((id, SourceDepth::Full)),
-                        Inclusion::Insights => Some((id, SourceDepth::Insights)),
-                        Inclusion::NotIn => None,
-                    })
-                    .collect(),
-            )
+            Some(sources_in(chosen))
         }
         Some(_) => return Err(ApiError::Unprocessable("context.sources: a list or a map".into())),
     };
@@ -160,6 +141,18 @@ pub(super) fn selection(context: Option<&serde_json::Value>) -> ApiResult<Select
         Some(_) => return Err(ApiError::Unprocessable("context.notes: a list or a map".into())),
     };
     Ok(Selection { sources, notes })
+}
+
+/// The sources in, each at its depth.
+fn sources_in(chosen: BTreeMap<String, Inclusion>) -> Vec<(String, SourceDepth)> {
+    chosen
+        .into_iter()
+        .filter_map(|(id, inclusion)| match inclusion {
+            Inclusion::Full => Some((id, SourceDepth::Full)),
+            Inclusion::Insights => Some((id, SourceDepth::Insights)),
+            Inclusion::NotIn => None,
+        })
+        .collect()
 }
 
 /// Notes are in whole or not at all.

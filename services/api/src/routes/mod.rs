@@ -69,6 +69,18 @@ pub fn documented(upload_limit: usize) -> OpenApiRouter<AppState> {
     documented
 }
 
+/// A required text field: not blank, at most `limit` characters (422 naming the field).
+fn checked_text(field: &str, text: &str, limit: usize) -> crate::error::ApiResult<()> {
+    use crate::error::ApiError;
+    if text.trim().is_empty() {
+        return Err(ApiError::Unprocessable(format!("{field}: must not be empty")));
+    }
+    if text.chars().count() > limit {
+        return Err(ApiError::Unprocessable(format!("{field}: at most {limit} characters")));
+    }
+    Ok(())
+}
+
 /// The OpenAPI document of the API, without a server (for tools and tests).
 pub fn openapi() -> utoipa::openapi::OpenApi {
     documented(0).into_openapi()

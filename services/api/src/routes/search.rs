@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::checked_text;
 use super::transformations::model_error;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult, ErrorBody, store};
@@ -76,16 +77,6 @@ fn caller(state: &AppState) -> Caller<'_> {
     Caller { db: &state.db, secrets: &state.secrets, fallback: &state.ai_fallback, clients: &state.ai_clients }
 }
 
-fn checked_text(field: &str, text: &str) -> ApiResult<()> {
-    if text.trim().is_empty() {
-        return Err(ApiError::Unprocessable(format!("{field}: must not be empty")));
-    }
-    if text.chars().count() > QUERY_LIMIT {
-        return Err(ApiError::Unprocessable(format!("{field}: at most {QUERY_LIMIT} characters")));
-    }
-    Ok(())
-}
-
 /// Runs one search for `owner`: vector search embeds the query first.
 async fn run_search(
     state: &AppState,
@@ -140,7 +131,7 @@ async fn search(
     user: CurrentUser,
     Json(body): Json<SearchRequest>,
 ) -> ApiResult<axum::Json<SearchResults>> {
-    checked_text("query", &body.query)?;
+    checked_text("query", &body.query, QUERY_LIMIT)?;
     let limit = body.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
     let scope = Scope { sources: body.search_sources, notes: body.search_notes, notebook_id: body.notebook_id };
     let results =
@@ -184,7 +175,7 @@ struct Ask {
 }
 
 async fn prepare(state: &AppState, owner: &str, body: AskRequest) -> ApiResult<Ask> {
-    checked_text("question", &body.question)?;
+    checked_text("question", &body.question, QUERY_LIMIT)?;
     let pick = |id: String| async move {
         ai::pick_model(caller(state), owner, Some(&id), ModelKind::Chat).await.map_err(model_error)
     };

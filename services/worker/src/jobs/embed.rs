@@ -45,10 +45,14 @@ pub async fn embed(
     item_id: &str,
     rechunk: bool,
 ) -> anyhow::Result<usize> {
-    let mut pieces = chunk_repo::of_item(&ctx.db, owner, item_type, item_id)
-        .await
-        .with_context(|| format!("{} {item_id}", item_type.as_str()))?;
-    if rechunk || pieces.is_empty() {
+    let mut pieces = if rechunk {
+        Vec::new()
+    } else {
+        chunk_repo::of_item(&ctx.db, owner, item_type, item_id)
+            .await
+            .with_context(|| format!("{} {item_id}", item_type.as_str()))?
+    };
+    if pieces.is_empty() {
         let text = chunk_repo::item_text(&ctx.db, owner, item_type, item_id).await?;
         let split = tokio::task::spawn_blocking(move || chunks::split(&text)).await.context("chunking")?;
         chunk_repo::replace(&ctx.db, owner, item_type, item_id, &split, Embed::No).await?;

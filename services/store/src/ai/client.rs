@@ -240,6 +240,10 @@ pub async fn chat_stream(p: &Provider, model: &str, messages: &[Message]) -> any
         .filter_map(move |e| {
             let name = name.clone();
             std::future::ready(match e {
+                // Without the URL (a transport error names it): the base URL is the user's.
+                Err(eventsource_stream::EventStreamError::Transport(e)) => {
+                    Some(Err(anyhow!("{name}: the stream broke: {}", connect_error(e))))
+                }
                 Err(e) => Some(Err(anyhow!("{name}: the stream broke: {e}"))),
                 Ok(ev) => match serde_json::from_str::<Value>(&ev.data) {
                     Err(_) => Some(Err(anyhow!("{name}: a streamed event is not JSON"))),

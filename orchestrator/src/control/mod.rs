@@ -164,6 +164,9 @@ pub struct InstanceReport {
     /// A scheduled one-shot's next run, in ms since the Unix epoch.
     #[serde(default)]
     pub next_run_ms: Option<u64>,
+    /// How a scheduled one-shot's last run ended (true: completed); none before the first.
+    #[serde(default)]
+    pub last_run_ok: Option<bool>,
 }
 
 pub fn status_of(handle: &Handle) -> Status {
@@ -194,6 +197,7 @@ pub fn status_of(handle: &Handle) -> Status {
                             cpu_seconds: i.pid.map(|p| groups.get(&p).map_or(0.0, |u| u.cpu_seconds)),
                             probe_failures: handle.counters.of(&s.name, r as u32).probe_failures(),
                             next_run_ms: i.next_run_ms,
+                            last_run_ok: i.last_run_ok,
                         })
                         .collect()
                 })

@@ -104,6 +104,10 @@ impl Instance {
             }
             self.set(|s| s.next_run_ms = None);
             let (state, message) = self.run_to_end(cgroup).await;
+            if matches!(state, State::Completed | State::Failed | State::Fatal) {
+                // What dependents waiting for `completed` read (board::gate).
+                self.set(|s| s.last_run_ok = Some(state == State::Completed));
+            }
             match state {
                 State::Stopped | State::Blocked => return (state, message),
                 State::Completed => self.event(State::Completed, format!("run due at {} {message}", at(due))),

@@ -90,6 +90,10 @@ pub struct InstanceStatus {
     pub exit: Option<Arc<ExitRecord>>,
     /// A scheduled one-shot's next run, in ms since the Unix epoch.
     pub next_run_ms: Option<u64>,
+    /// How a scheduled one-shot's last run ended: completed (`true`) or failed; none before
+    /// its first run has ended. A completed last run satisfies `completed` for dependents
+    /// (the instance itself goes back to `scheduled`, never to `completed`).
+    pub last_run_ok: Option<bool>,
 }
 
 /// The end of one process of an instance: what `status --json` and the status page show of
@@ -120,6 +124,7 @@ impl Default for InstanceStatus {
             since_ms: None,
             exit: None,
             next_run_ms: None,
+            last_run_ok: None,
         }
     }
 }
@@ -152,7 +157,8 @@ pub fn gate(board: &Board, dep: &Dependency) -> Gate {
     let open = match dep.condition {
         Condition::Started => all(&|i| i.started),
         Condition::Healthy => all(&|i| i.ready && i.state == State::Running),
-        Condition::Completed => all(&|i| i.state == State::Completed),
+        // A scheduled one-shot is never `completed` for good: its last run counts.
+        Condition::Completed => all(&|i| i.state == State::Completed || i.last_run_ok == Some(true)),
     };
     if open {
         return Gate::Open;
@@ -195,5 +201,21 @@ mod tests {
         assert_eq!(gate(&board(State::Completed, true, false), &dep(Condition::Completed)), Gate::Open);
         assert!(matches!(gate(&board(State::Failed, true, false), &dep(Condition::Completed)), Gate::Never(_)));
         assert!(matches!(gate(&board(State::Blocked, false, false), &dep(Condition::Started)), Gate::Never(_)));
+    }
+
+    #[test]
+    fn a_scheduled_oneshot_is_completed_once_its_last_run_was() {
+        let with = |state, last_run_ok| {
+            let status = InstanceStatus { state, started: true, last_run_ok, ..InstanceStatus::default() };
+            [("db".to_string(), vec![status])].into_iter().collect::<Board>()
+        };
+        let completed = dep(Condition::Completed);
+        assert_eq!(gate(&with(State::Scheduled, None), &completed), Gate::Wait, "before its first run");
+        assert_eq!(gate(&with(State::Running, None), &completed), Gate::Wait, "during its first run");
+        assert_eq!(gate(&with(State::Scheduled, Some(true)), &completed), Gate::Open);
+        assert_eq!(gate(&with(State::Running, Some(true)), &completed), Gate::Open, "the last run still counts");
+        assert_eq!(gate(&with(State::Scheduled, Some(false)), &completed), Gate::Wait, "the next run may pass");
+        assert!(matches!(gate(&with(State::Stopped, Some(false)), &completed), Gate::Never(_)));
+        assert_eq!(gate(&with(State::Stopped, Some(true)), &completed), Gate::Open);
     }
 }

@@ -1,14 +1,22 @@
 //! The plan `ephitup check` prints: services by startup wave, each with what it waits for,
-//! then the stop order a shutdown follows, with each service's `stop_timeout`, and a warning
-//! when the longest chain of stop timeouts does not fit in `shutdown_timeout` (a platform
-//! SIGKILLs everything at its own deadline: Render's is 30 s by default).
+//! its schedule (with its next run) and its memory limit, then the stop order a shutdown
+//! follows, with each service's `stop_timeout`, and a warning when the longest chain of stop
+//! timeouts does not fit in `shutdown_timeout` (a platform SIGKILLs everything at its own
+//! deadline: Render's is 30 s by default), or when a service waits for a scheduled one-shot's
+//! first run.
 
 use std::fmt::Write;
 use std::time::Duration;
 
-use crate::config::{Config, OnDependencyRestart, ServiceKind, ServiceSpec};
+use crate::config::{Condition, Config, OnDependencyRestart, Schedule, ServiceKind, ServiceSpec};
 
+/// The plan, with next run times counted from now (as if the set started now).
 pub fn render(config: &Config) -> String {
+    render_at(config, crate::history::now_ms())
+}
+
+/// The plan, with next run times counted from `now_ms` (ms since the Unix epoch).
+pub fn render_at(config: &Config, now_ms: u64) -> String {
     let mut out = String::new();
     let n = config.services.len();
     let _ = writeln!(out, "{}: valid, {n} service{}", config.path.display(), if n == 1 { "" } else { "s" });
@@ -39,6 +47,12 @@ pub fn render(config: &Config) -> String {
             if s.critical {
                 notes.push("critical".into());
             }
+            if let Some(schedule) = &s.schedule {
+                notes.push(format!("scheduled {}, {}", schedule.describe(), next_run(schedule, now_ms)));
+            }
+            if let Some(bytes) = s.limits.memory {
+                notes.push(format!("memory limit {}", bytesize::ByteSize::b(bytes).display().iec()));
+            }
             match s.on_dependency_restart {
                 OnDependencyRestart::Ignore => {}
                 OnDependencyRestart::Restart => notes.push("restarts with its dependencies".into()),
@@ -68,6 +82,11 @@ fn render_stop(out: &mut String, config: &Config, width: usize) {
         for s in step.iter().map(|&i| &config.services[i]) {
             let what = match s.kind {
                 ServiceKind::Daemon => format!("{} then SIGKILL after {}", s.stop_signal, show(s.stop_timeout)),
+                ServiceKind::Oneshot if s.schedule.is_some() => format!(
+                    "scheduled oneshot: nothing to stop between runs; if a run is going, {} then SIGKILL after {}",
+                    s.stop_signal,
+                    show(s.stop_timeout)
+                ),
                 ServiceKind::Oneshot => format!(
                     "oneshot: nothing to stop once completed; if still running, {} then SIGKILL after {}",
                     s.stop_signal,
@@ -83,9 +102,37 @@ fn render_stop(out: &mut String, config: &Config, width: usize) {
     }
 }
 
+/// When a scheduled one-shot runs first: `every` counts from when the set starts, a cron
+/// expression gives a time of day.
+fn next_run(schedule: &Schedule, now_ms: u64) -> String {
+    match (schedule, schedule.next_after(now_ms, now_ms)) {
+        (Schedule::Every(every), _) => format!("first run {} after start", humantime::format_duration(*every)),
+        (Schedule::Cron(..), Some(next)) => {
+            let when = std::time::UNIX_EPOCH + Duration::from_millis(next);
+            format!("next run {}", humantime::format_rfc3339_seconds(when))
+        }
+        (Schedule::Cron(..), None) => "no run time ahead".into(),
+    }
+}
+
 /// Warnings about a valid file (printed by `check`, which still exits 0).
 pub fn warnings(config: &Config) -> Vec<String> {
     let mut warnings = Vec::new();
+    // `completed` of a scheduled one-shot holds only once a run has completed.
+    for s in &config.services {
+        for d in s.depends_on.iter().filter(|d| d.condition == Condition::Completed) {
+            let Some(schedule) = config.service(&d.service).and_then(|t| t.schedule.as_ref()) else { continue };
+            warnings.push(format!(
+                "`{}` waits for `{}` completed, a scheduled one-shot ({}): it starts only once a run of \
+                 `{}` has completed ({})",
+                s.name,
+                d.service,
+                schedule.describe(),
+                d.service,
+                next_run(schedule, crate::history::now_ms())
+            ));
+        }
+    }
     let (total, chain) = stop_chain(config);
     let budget = config.settings.shutdown_timeout;
     if total > budget {
@@ -132,4 +179,59 @@ fn describe_chain(config: &Config, total: Duration, chain: &[usize]) -> String {
 
 fn show(d: Duration) -> String {
     humantime::format_duration(d).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> Config {
+        let dir = std::env::temp_dir();
+        crate::config::parse(&dir.join("ephitup.toml"), text, &|_| None).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    const FILE: &str = r#"
+[services.db]
+command = ["db"]
+limits = { memory = "256MiB" }
+
+[services.backup]
+kind = "oneshot"
+command = ["backup"]
+schedule = { every = "6h" }
+depends_on = { db = "started" }
+limits = { memory = "64MiB" }
+
+[services.report]
+kind = "oneshot"
+command = ["report"]
+schedule = { cron = "30 3 * * *" }
+
+[services.app]
+command = ["app"]
+depends_on = { backup = "completed" }
+"#;
+
+    #[test]
+    fn the_plan_shows_schedules_next_runs_and_memory_limits() {
+        // 2024-01-01T00:00:00Z
+        let plan = render_at(&config(FILE), 1_704_067_200_000);
+        let line = |name: &str| {
+            plan.lines().find(|l| l.trim_start().starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{plan}"))
+        };
+        assert!(line("db").contains("memory limit 256.0 MiB"), "{plan}");
+        let backup = line("backup");
+        assert!(backup.contains("scheduled every 6h, first run 6h after start"), "{plan}");
+        assert!(backup.contains("memory limit 64.0 MiB"), "{plan}");
+        assert!(line("report").contains("scheduled cron 30 3 * * * (UTC), next run 2024-01-01T03:30:00Z"), "{plan}");
+        assert!(!line("app").contains("memory limit"), "{plan}");
+    }
+
+    #[test]
+    fn waiting_for_a_scheduled_oneshot_is_warned_about() {
+        let warnings = warnings(&config(FILE));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("`app` waits for `backup` completed"), "{warnings:?}");
+        assert!(warnings[0].contains("first run 6h after start"), "{warnings:?}");
+    }
 }

@@ -72,6 +72,35 @@ depends_on = { migrate = "completed" }
 }
 
 #[test]
+fn check_prints_schedules_and_memory_limits() {
+    let (code, stdout, stderr) = check(
+        r#"
+[services.db]
+command = ["db"]
+limits = { memory = "512MiB" }
+
+[services.backup]
+kind = "oneshot"
+command = ["backup"]
+schedule = { cron = "0 3 * * *" }
+depends_on = { db = "started" }
+
+[services.app]
+command = ["app"]
+depends_on = { backup = "completed" }
+"#,
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let line = |name: &str| stdout.lines().find(|l| l.starts_with(&format!("  {name} "))).unwrap().to_string();
+    assert!(line("db").contains("memory limit 512.0 MiB"), "{stdout}");
+    let backup = line("backup");
+    assert!(backup.contains("scheduled cron 0 3 * * * (UTC), next run 20"), "{stdout}");
+    assert!(backup.contains("T03:00:00Z"), "{stdout}");
+    assert!(stdout.contains("scheduled oneshot: nothing to stop between runs"), "{stdout}");
+    assert!(stderr.contains("warning: `app` waits for `backup` completed, a scheduled one-shot"), "{stderr}");
+}
+
+#[test]
 fn check_warns_when_the_longest_chain_of_stop_timeouts_exceeds_the_shutdown_budget() {
     let file = |budget: &str| {
         format!(

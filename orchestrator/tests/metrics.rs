@@ -67,3 +67,46 @@ health = {{ exec = ["false"], interval = "20ms" }}
     assert!(instance(&status, "app")["memory_bytes"].as_u64().unwrap() > 0, "{status}");
     assert!(instance(&status, "flaky")["probe_failures"].as_u64().unwrap() >= 3);
 }
+
+/// `ephitup`'s own resident memory (VmRSS, KiB).
+fn rss_kib(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Once quiet after start-up, and again after each busy moment (here a scrape), `ephitup`
+/// gives back the pages idling does not need (`process::trim`), and goes on working.
+#[test]
+fn pages_are_given_back_once_quiet_after_a_scrape() {
+    let port = free_port();
+    let set = Set::up_in(
+        tempfile::tempdir().unwrap(),
+        &format!(
+            r#"[settings]
+log_format = "json"
+http = "127.0.0.1:{port}"
+[services.app]
+command = ["sleep", "1000"]
+limits = {{ memory = "64MiB" }}
+"#
+        ),
+        &[("EPHITUP_LOG", "debug"), ("EPHITUP_MEMORY_LIMITS", "sample")],
+    );
+    let trimmed = |v: &serde_json::Value| message(v).contains("gave back pages");
+    set.wait_for("a trim once started", trimmed);
+    let from = set.mark();
+    let (code, text) = http_get_body(port, "/metrics");
+    assert_eq!(code, 200, "{text}");
+    let busy = rss_kib(set.pid());
+    set.wait_after(from, "a trim after the scrape", trimmed);
+    let idle = rss_kib(set.pid());
+    assert!(idle < busy, "resident memory {idle} KiB once quiet, {busy} KiB after the scrape");
+    // Code given back is read in again when needed: the set still answers and restarts.
+    let first = wait_started(&set, "app");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(first), nix::sys::signal::Signal::SIGKILL).unwrap();
+    set.wait_for("a restart", |v| is_start(v, "app") && started_pid(v) != first);
+    assert!(
+        http_get_body(port, "/metrics").1.contains("ephitup_service_restarts_total{service=\"app\",instance=\"0\"} 1")
+    );
+}

@@ -104,3 +104,66 @@ fn bad_schedules_are_refused() {
         check("[services.a]\ncommand = \"true\"\nkind = \"oneshot\"\nschedule = { cron = \"0 3 * * *\" }\n");
     assert_eq!(code, Some(0), "{err}");
 }
+
+/// `depends_on` a scheduled one-shot's `completed` holds once its last run completed: the
+/// dependent waits through failed runs, starts after the first run that passes, and the job
+/// keeps its schedule (it goes back to `scheduled`, never to `completed`).
+#[test]
+fn dependents_start_once_a_run_has_completed() {
+    let set = Set::up(
+        r#"
+[services.job]
+kind = "oneshot"
+command = ["sh", "-c", "if [ -e pass ]; then echo run >> runs; else echo not yet; exit 3; fi"]
+schedule = { every = "100ms" }
+
+[services.app]
+command = ["sleep", "1000"]
+depends_on = { job = "completed" }
+"#,
+    );
+    set.wait_event("app", "waiting for job completed");
+    set.wait_for("a failed run", |v| is_event(v, "job") && message(v).contains("failed (exit code 3)"));
+    eventually("the failed run in the status", || instance(&set.status(), "job")["last_run_ok"] == false);
+    let status = set.status();
+    assert_eq!(instance(&status, "app")["state"], "waiting", "{status}");
+    let (_, table, _) = set.ctl("status", &[]);
+    assert!(table.contains("last run failed"), "{table}");
+
+    touch(&set.path("pass"));
+    wait_started(&set, "app");
+    let completed = set
+        .position(|v| is_event(v, "job") && message(v).contains("completed (exit code 0)"))
+        .expect("a completed run before app started");
+    assert!(completed < set.position(|v| is_start(v, "app")).unwrap(), "{}", set.transcript());
+    assert!(runs(&set) >= 1);
+    // The job keeps running on its schedule.
+    let from = set.mark();
+    set.wait_after(from, "another run", |v| is_event(v, "job") && message(v).contains("completed (exit code 0)"));
+    let status = set.status();
+    assert_eq!(instance(&status, "job")["last_run_ok"], true, "{status}");
+    assert_ne!(instance(&status, "job")["state"], "completed", "{status}");
+}
+
+/// A dependent of a scheduled one-shot that is stopped before any run passed never starts:
+/// it is blocked, with the reason.
+#[test]
+fn a_dependent_is_blocked_when_the_job_stops_without_a_completed_run() {
+    let set = Set::up(
+        r#"
+[services.job]
+kind = "oneshot"
+command = ["sh", "-c", "exit 3"]
+schedule = { every = "100ms" }
+
+[services.app]
+command = ["sleep", "1000"]
+depends_on = { job = "completed" }
+"#,
+    );
+    set.wait_for("a failed run", |v| is_event(v, "job") && message(v).contains("failed (exit code 3)"));
+    let (code, out, err) = set.ctl("stop", &["job"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let blocked = set.wait_state("app", "blocked");
+    assert!(message(&blocked).contains("dependency `job` is stopped"), "{blocked}");
+}

@@ -44,7 +44,9 @@
 # or split lines; respawn <= 1/10 of supervisord's latency.
 #
 # Knobs (environment): BENCH_LINES (5000000), BENCH_KILLS (10), BENCH_IDLE_SETTLE (2 s),
-# BENCH_RESPAWN_SETTLE (0.3 s), BENCH_KEEP=1 keeps the temp dir (configs, outputs, results).
+# BENCH_RESPAWN_SETTLE (0.3 s), BENCH_SCRAPES (2000), BENCH_SCRAPE_SERVICES (20), BENCH_KEEP=1
+# keeps the temp dir (configs, outputs, results), BENCH_EPHITUP=PATH runs that binary instead of
+# building one (to compare two builds with the same script: build each in the supervisor profile).
 # Needs: cargo, python3 (with venv). supervisord is installed into
 # $HOME/.cache/ephitup/bench-venv on first use. Only processes started by this script (and
 # the services their supervisors started) are ever signalled.
@@ -60,7 +62,7 @@ RESPAWN_SETTLE=${BENCH_RESPAWN_SETTLE:-0.3}
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/ephitup/target}
-EPHITUP=$CARGO_TARGET_DIR/supervisor/ephitup   # the profile the container ships
+EPHITUP=${BENCH_EPHITUP:-$CARGO_TARGET_DIR/supervisor/ephitup}   # the profile the container ships
 VENV=$HOME/.cache/ephitup/bench-venv
 SUPERVISORD=$VENV/bin/supervisord
 
@@ -616,8 +618,12 @@ py() {
 
 # --- set-up: build ephitup, install supervisord ---------------------------------------------
 
-log "building ephitup (release) into $CARGO_TARGET_DIR"
-(cd "$REPO" && cargo build --profile supervisor -p ephitup) >&2
+if [[ -n ${BENCH_EPHITUP:-} ]]; then
+    log "ephitup: $EPHITUP (BENCH_EPHITUP, not built)"
+else
+    log "building ephitup (supervisor profile) into $CARGO_TARGET_DIR"
+    (cd "$REPO" && cargo build --profile supervisor -p ephitup) >&2
+fi
 
 if [[ ! -x $SUPERVISORD ]]; then
     log "installing supervisor into $VENV"

@@ -171,8 +171,13 @@ pub fn render_status(status: &Status) -> String {
                     let when = humantime::format_rfc3339_seconds(
                         std::time::UNIX_EPOCH + std::time::Duration::from_millis(next),
                     );
+                    let last = match i.last_run_ok {
+                        Some(true) => "; last run completed",
+                        Some(false) => "; last run failed",
+                        None => "",
+                    };
                     rows[n][1] = format!(
-                        "{} (next {when}, in {})",
+                        "{} (next {when}, in {}{last})",
                         i.state,
                         humantime::format_duration(std::time::Duration::from_secs(secs))
                     );

@@ -61,7 +61,7 @@ pub fn serve_socket(path: &Path, handle: Handle) -> anyhow::Result<JoinHandle<()
         .map_err(|e| anyhow::anyhow!("cannot listen on control socket {}: {e}", path.display()))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| anyhow::anyhow!("cannot restrict {}: {e}", path.display()))?;
-    let app = control_routes().with_state(handle);
+    let app = control_routes().layer(axum::middleware::from_fn(touched)).with_state(handle);
     Ok(tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!("control socket stopped: {e}");
@@ -79,12 +79,20 @@ pub async fn serve_http(addr: std::net::SocketAddr, handle: Handle) -> anyhow::R
     let listener =
         tokio::net::TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     tracing::info!("status page on http://{}/", listener.local_addr().unwrap_or(addr));
-    let app = public_routes().layer(axum::Extension(Public)).with_state(handle);
+    let app =
+        public_routes().layer(axum::Extension(Public)).layer(axum::middleware::from_fn(touched)).with_state(handle);
     Ok(tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!("HTTP listener stopped: {e}");
         }
     }))
+}
+
+/// Marks a request as a busy moment: the pages it read in are given back once quiet
+/// (`process::trim`).
+async fn touched(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    crate::process::trim::touched();
+    next.run(request).await
 }
 
 fn public_routes() -> Router<Handle> {
@@ -156,6 +164,9 @@ pub struct InstanceReport {
     /// A scheduled one-shot's next run, in ms since the Unix epoch.
     #[serde(default)]
     pub next_run_ms: Option<u64>,
+    /// How a scheduled one-shot's last run ended (true: completed); none before the first.
+    #[serde(default)]
+    pub last_run_ok: Option<bool>,
 }
 
 pub fn status_of(handle: &Handle) -> Status {
@@ -186,6 +197,7 @@ pub fn status_of(handle: &Handle) -> Status {
                             cpu_seconds: i.pid.map(|p| groups.get(&p).map_or(0.0, |u| u.cpu_seconds)),
                             probe_failures: handle.counters.of(&s.name, r as u32).probe_failures(),
                             next_run_ms: i.next_run_ms,
+                            last_run_ok: i.last_run_ok,
                         })
                         .collect()
                 })

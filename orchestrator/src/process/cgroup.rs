@@ -24,8 +24,9 @@ pub struct Root {
     pub dir: PathBuf,
 }
 
-/// The cgroup of one instance.
-#[derive(Debug)]
+/// The cgroup of one instance (a clone names the same cgroup: the memory-limit watch reads
+/// its counter; only the instance removes it).
+#[derive(Debug, Clone)]
 pub struct Cgroup {
     pub version: Version,
     pub dir: PathBuf,

@@ -74,6 +74,9 @@ fn guard(read: OwnedFd) -> ! {
         let _ = nix::unistd::dup2_stderr(&null);
     }
     let mut groups: HashSet<i32> = HashSet::new();
+    // It idles on one blocking read for the rest of its life: what start-up and the fork left
+    // mapped goes back (see `trim`).
+    super::trim::trim();
     let reader = BufReader::new(std::fs::File::from(read));
     for line in reader.lines() {
         let Ok(line) = line else { break };

@@ -43,6 +43,8 @@ impl ProcessTable {
     /// Spawns a child in a new process group. The table lock is held across the spawn so the
     /// reaper cannot collect the child before its exit channel is registered.
     pub fn spawn(&self, spec: &CommandSpec) -> std::io::Result<Spawned> {
+        // Spawning reads in code idling does not need: trimmed again once quiet.
+        super::trim::touched();
         let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
         let mut child = spec.command()?.spawn()?;
         let pid = Pid::from_raw(i32::try_from(child.id()).map_err(std::io::Error::other)?);

@@ -104,6 +104,10 @@ impl Instance {
             }
             self.set(|s| s.next_run_ms = None);
             let (state, message) = self.run_to_end(cgroup).await;
+            if matches!(state, State::Completed | State::Failed | State::Fatal) {
+                // What dependents waiting for `completed` read (board::gate).
+                self.set(|s| s.last_run_ok = Some(state == State::Completed));
+            }
             match state {
                 State::Stopped | State::Blocked => return (state, message),
                 State::Completed => self.event(State::Completed, format!("run due at {} {message}", at(due))),
@@ -270,8 +274,7 @@ impl Instance {
         // Over the memory limit: the kernel's kills counted from here, or the sampled RSS.
         let oom_before = cgroup.map_or(0, Cgroup::oom_kills);
         let limit = spec.limits.memory;
-        let over_limit = limits::over(limit.unwrap_or(u64::MAX), pid.as_raw(), cgroup, oom_before);
-        tokio::pin!(over_limit);
+        let mut over_limit = limit.map(|limit| self.shared.limits.watch(limit, pid.as_raw(), cgroup, oom_before));
 
         let (log_ready_tx, mut log_ready) = watch::channel(false);
         let line_watch = match spec.health.as_ref().map(|p| &p.check) {
@@ -332,7 +335,12 @@ impl Instance {
                     }
                     break RunEnd::Exited { status, good_for: ready_since.map_or(Duration::ZERO, |t| t.elapsed()) };
                 }
-                reason = &mut over_limit, if limit.is_some() => {
+                answer = answer_of(&mut over_limit), if over_limit.is_some() => {
+                    // No answer: the watch is gone (the runtime is ending); never polled again.
+                    let Ok(reason) = answer else {
+                        over_limit = None;
+                        continue;
+                    };
                     self.event(State::Stopping, format!("{reason}; stopping (sending {} to the group)", spec.stop_signal));
                     let deadline = super::deadline_after(spec.stop_timeout);
                     let status = self.stop_process(pid, &mut exit, deadline).await;
@@ -517,6 +525,14 @@ impl Instance {
         if state.is_failure() && self.spec.critical {
             let _ = self.shared.critical_failures.send(self.label.clone());
         }
+    }
+}
+
+/// The answer of a watch (pending forever without one).
+async fn answer_of(watch: &mut Option<oneshot::Receiver<String>>) -> Result<String, oneshot::error::RecvError> {
+    match watch {
+        Some(answer) => answer.await,
+        None => std::future::pending().await,
     }
 }
 

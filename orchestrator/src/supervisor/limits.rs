@@ -3,9 +3,17 @@
 //! over. By the kernel when `ephitup`'s cgroup is writable ([`crate::process::cgroup`]);
 //! otherwise, or when `EPHITUP_MEMORY_LIMITS=sample`, by sampling the RSS of the instance's
 //! process group every [`SAMPLE_EVERY`].
+//!
+//! One task looks at every limited instance on each tick (and sleeps without a timer when none
+//! is limited): an idle set wakes once per tick, not once per service, and touches only the
+//! sampling code, not every instance's supervision (`process::trim` keeps the idle working set
+//! small).
 
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
+
+use tokio::sync::{Notify, oneshot};
 
 use crate::process::cgroup::{Cgroup, Root};
 use crate::process::usage;
@@ -26,6 +34,28 @@ pub enum Enforcement {
 #[derive(Debug, Default)]
 pub struct Limits {
     enforcement: OnceLock<Enforcement>,
+    watched: Arc<Watched>,
+    /// The watching task has been spawned.
+    watching: AtomicBool,
+}
+
+/// The limited instances the watching task looks at.
+#[derive(Debug, Default)]
+struct Watched {
+    list: Mutex<Vec<Watch>>,
+    /// One was added (the task sleeps on it while the list is empty).
+    added: Notify,
+}
+
+/// One process of a limited instance.
+#[derive(Debug)]
+struct Watch {
+    limit: u64,
+    pgid: i32,
+    /// Its cgroup when the kernel enforces the limit, with its OOM kills before it started.
+    cgroup: Option<(Cgroup, u64)>,
+    /// Told why, once over (dropped by the instance when the process ends).
+    over: oneshot::Sender<String>,
 }
 
 impl Limits {
@@ -78,30 +108,63 @@ pub fn size(bytes: u64) -> String {
     bytesize::ByteSize::b(bytes).display().iec().to_string()
 }
 
-/// Resolves when the instance led by `pgid` goes over `limit`: the kernel killed one of its
-/// processes (`cgroup`, compared with `oom_before`), or its sampled RSS is above the limit.
-/// The answer names the limit.
-pub async fn over(limit: u64, pgid: i32, cgroup: Option<&Cgroup>, oom_before: u64) -> String {
+impl Limits {
+    /// Watches the instance led by `pgid` until it goes over `limit` (the answer names the
+    /// limit) or the receiver is dropped: the kernel killed one of its processes (`cgroup`,
+    /// compared with `oom_before`), or its sampled RSS is above the limit.
+    pub fn watch(&self, limit: u64, pgid: i32, cgroup: Option<&Cgroup>, oom_before: u64) -> oneshot::Receiver<String> {
+        let (over, answer) = oneshot::channel();
+        let cgroup = cgroup.map(|g| (g.clone(), oom_before));
+        self.watched.list.lock().unwrap_or_else(PoisonError::into_inner).push(Watch { limit, pgid, cgroup, over });
+        if !self.watching.swap(true, Ordering::AcqRel) {
+            tokio::spawn(watch_all(Arc::clone(&self.watched)));
+        }
+        self.watched.added.notify_one();
+        answer
+    }
+}
+
+/// Looks at every watched instance each [`SAMPLE_EVERY`]; while none is watched, waits for one.
+async fn watch_all(watched: Arc<Watched>) {
     let mut tick = tokio::time::interval(SAMPLE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        let empty = watched.list.lock().unwrap_or_else(PoisonError::into_inner).is_empty();
+        if empty {
+            watched.added.notified().await;
+            // The first look comes at once, as it would for an instance watched alone.
+            tick.reset_immediately();
+        }
         tick.tick().await;
-        match cgroup {
-            Some(group) => {
-                if group.oom_kills() > oom_before {
-                    return killed_message(limit);
-                }
+        let mut list = watched.list.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut i = 0;
+        while i < list.len() {
+            if list[i].over.is_closed() {
+                list.swap_remove(i);
+                continue;
             }
-            None => {
-                let rss = usage::of_group(pgid).rss_bytes;
-                if rss > limit {
-                    return format!(
-                        "memory limit {} exceeded ({} resident)",
-                        size(limit),
-                        bytesize::ByteSize::b(rss).display().iec()
-                    );
-                }
+            if let Some(reason) = over(&list[i]) {
+                let _ = list.swap_remove(i).over.send(reason);
+                continue;
             }
+            i += 1;
+        }
+    }
+}
+
+/// Why `w` is over its limit now, if it is.
+fn over(w: &Watch) -> Option<String> {
+    match &w.cgroup {
+        Some((group, oom_before)) => (group.oom_kills() > *oom_before).then(|| killed_message(w.limit)),
+        None => {
+            let rss = usage::of_group(w.pgid).rss_bytes;
+            (rss > w.limit).then(|| {
+                format!(
+                    "memory limit {} exceeded ({} resident)",
+                    size(w.limit),
+                    bytesize::ByteSize::b(rss).display().iec()
+                )
+            })
         }
     }
 }

@@ -76,10 +76,6 @@ pub struct RunOptions {
 /// How long, after the last service stopped, its remaining output may take to be written.
 const RELAY_DRAIN: Duration = Duration::from_secs(10);
 
-/// When the pages start-up touched are given back, and once more for slow starts.
-const TRIM_AFTER_START: Duration = Duration::from_secs(1);
-const TRIM_AGAIN: Duration = Duration::from_secs(30);
-
 /// Exit code when a critical service failed for good.
 pub const EXIT_CRITICAL: i32 = 1;
 /// Exit code when the set ended by itself and something in it failed.
@@ -164,13 +160,10 @@ pub async fn run(
         co.spawn_service(Arc::new(spec.clone()), index)?;
     }
     co.dev_watch = crate::watch::watch_services(&config.services, co.calls.clone());
-    // Once started, the code that only start-up needed leaves memory (see process::trim).
-    let _trim = tokio::spawn(async {
-        for wait in [TRIM_AFTER_START, TRIM_AGAIN] {
-            tokio::time::sleep(wait).await;
-            crate::process::trim::page_out_file_mappings();
-        }
-    });
+    // Once started (and after every busy moment), the code that only busy moments need leaves
+    // memory (see process::trim). Aborted on exit with the task's handle.
+    let trim = tokio::spawn(crate::process::trim::trim_when_quiet());
+    crate::process::trim::touched();
 
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sigint = signal(SignalKind::interrupt())?;
@@ -198,6 +191,7 @@ pub async fn run(
             // Never forwarded: it stops some servers, SurrealDB among them.
             _ = sighup.recv() => {
                 tracing::info!("SIGHUP: reloading the configuration (not forwarded to services)");
+                crate::process::trim::touched();
                 let _ = co.reload().await;
             }
             _ = sigusr1.recv() => forward(&shared, Signal::SIGUSR1),
@@ -207,6 +201,7 @@ pub async fn run(
                 break EXIT_CRITICAL;
             }
             Some(call) = calls_rx.recv() => {
+                crate::process::trim::touched();
                 let answer = co.handle(call.request).await;
                 if let Some(reply) = call.reply {
                     let _ = reply.send(answer);
@@ -217,6 +212,7 @@ pub async fn run(
         }
     };
 
+    trim.abort();
     if let Some(task) = control {
         task.abort();
     }

@@ -101,13 +101,24 @@ pub fn stored_secret(data_path: &Path, name: &str) -> std::io::Result<Vec<u8>> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
     let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    // create_new: when two processes race, one writes and the other reads what it wrote.
-    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
-        Ok(mut f) => {
-            f.write_all(secret.as_bytes())?;
-            f.sync_all()?;
-            Ok(secret.into_bytes())
-        }
+    // Written whole into a file of this process's own, then linked into place: a link is
+    // atomic and fails when the name exists, so when two processes race (the API and the
+    // worker start together) one key wins and the other reads it complete — never a file
+    // created but not yet written.
+    let tmp = dir.join(format!(".{name}.{}.{}", std::process::id(), &secret[..8]));
+    let written = (|| {
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+        f.write_all(secret.as_bytes())?;
+        f.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    let linked = std::fs::hard_link(&tmp, &path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(secret.into_bytes()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => std::fs::read(&path),
         Err(e) => Err(e),
     }
@@ -122,6 +133,32 @@ mod tests {
     use super::*;
 
     const PLAIN: &str = "sk-test-0123456789abcdef";
+
+    #[test]
+    fn processes_racing_for_a_new_key_all_get_the_one_written() {
+        // Threads stand in for the API and the worker starting together; the old create-then-
+        // write let a loser read the winner's file before it was written (an empty key).
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+            let keys: Vec<Vec<u8>> = (0..8)
+                .map(|_| {
+                    let (path, barrier) = (dir.path().to_path_buf(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        stored_secret(&path, "fernet_key").unwrap()
+                    })
+                })
+                .collect::<Vec<_>>()
+                .into_iter()
+                .map(|t| t.join().unwrap())
+                .collect();
+            assert_eq!(keys[0].len(), 64);
+            assert!(keys.iter().all(|k| *k == keys[0]), "keys differ");
+            let left: Vec<_> = std::fs::read_dir(dir.path().join(".secrets")).unwrap().collect();
+            assert_eq!(left.len(), 1, "no temporary file is left behind");
+        }
+    }
 
     /// A key with `+` and `/` in its standard form, so the two encodings differ.
     fn raw_key() -> [u8; 32] {

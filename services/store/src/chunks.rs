@@ -119,6 +119,23 @@ pub fn split(text: &str) -> Vec<String> {
     chunks
 }
 
+/// Texts longer than this (bytes) are split on a blocking thread by [`split_off_thread`].
+const INLINE_BYTES: usize = 16 * 1024;
+
+/// [`split`] for async callers: short texts at once, long ones on tokio's blocking threads, so a
+/// long note does not hold up the requests sharing the async threads.
+pub async fn split_off_thread(text: &str) -> Vec<String> {
+    if text.len() <= INLINE_BYTES {
+        return split(text);
+    }
+    let owned = text.to_string();
+    match tokio::task::spawn_blocking(move || split(&owned)).await {
+        Ok(chunks) => chunks,
+        // The blocking pool is shutting down: split here rather than lose the chunks.
+        Err(_) => split(text),
+    }
+}
+
 /// Where to end a window: after the last paragraph break, else sentence end, else whitespace,
 /// in its last third; the whole window when there is none.
 fn boundary(window: &str) -> usize {

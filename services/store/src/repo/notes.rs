@@ -100,8 +100,8 @@ pub async fn create(db: &Db, owner: &str, new: NewNote) -> Result<Note, StoreErr
         chunks = super::chunks::write_statements()
     );
     // The note's chunks (its text for search) are written with it; its embedding is queued
-    // when the owner embeds. Short notes are one chunk; the split is CPU work only for long ones.
-    let chunks = chunks::split(&new.content);
+    // when the owner embeds. Short notes are one chunk; long ones are split off the async threads.
+    let chunks = chunks::split_off_thread(&new.content).await;
     one(
         db,
         &query,
@@ -139,7 +139,7 @@ pub async fn update(db: &Db, owner: &str, id: &str, changes: NoteChanges) -> Res
     // New text, new chunks (a second transaction: a crash in between leaves the old chunks
     // until the next edit or an embeddings rebuild; the note itself is saved).
     if let Some(content) = &changes.content {
-        let chunks = chunks::split(content);
+        let chunks = chunks::split_off_thread(content).await;
         super::chunks::replace(db, owner, ItemType::Note, id, &chunks, Embed::IfOwnerEmbeds).await?;
     }
     get(db, owner, id).await

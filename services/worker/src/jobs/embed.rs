@@ -54,7 +54,7 @@ pub async fn embed(
     };
     if pieces.is_empty() {
         let text = chunk_repo::item_text(&ctx.db, owner, item_type, item_id).await?;
-        let split = tokio::task::spawn_blocking(move || chunks::split(&text)).await.context("chunking")?;
+        let split = chunks::split_off_thread(&text).await;
         chunk_repo::replace(&ctx.db, owner, item_type, item_id, &split, Embed::No).await?;
         pieces = chunk_repo::of_item(&ctx.db, owner, item_type, item_id).await?;
     }

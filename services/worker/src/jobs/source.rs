@@ -81,8 +81,7 @@ pub async fn run(ctx: &Ctx, job: &ClaimedJob, progress: &Progress) -> anyhow::Re
         }
     }
     let embed = job.args.get("embed").and_then(Value::as_bool).unwrap_or(false);
-    let text = extracted.text.clone();
-    let pieces = tokio::task::spawn_blocking(move || chunks::split(&text)).await.context("chunking the text")?;
+    let pieces = chunks::split_off_thread(&extracted.text).await;
     let how = if embed { Embed::Yes } else { Embed::No };
     chunk_repo::replace(&ctx.db, &job.owner, ItemType::Source, source_id, &pieces, how)
         .await

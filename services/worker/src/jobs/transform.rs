@@ -37,7 +37,7 @@ pub async fn run(ctx: &Ctx, job: &ClaimedJob, progress: &Progress) -> anyhow::Re
         .await
         .context("saving the insight")?;
     // The insight's chunks, for search; embedded when the owner embeds.
-    let pieces = tokio::task::spawn_blocking(move || chunks::split(&output)).await.context("chunking the insight")?;
+    let pieces = chunks::split_off_thread(&output).await;
     chunk_repo::replace(&ctx.db, &job.owner, ItemType::Insight, &insight_id, &pieces, Embed::IfOwnerEmbeds)
         .await
         .context("saving the insight's chunks")?;

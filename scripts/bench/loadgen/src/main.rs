@@ -8,6 +8,9 @@
 //! ratio says whether a write's cost grows with the notebook.
 //!
 //! Prints Markdown tables; used by `scripts/bench/api.sh`, which starts the stack.
+//! `--chat-search` runs issue 16's figures instead (`chat_search`, `scripts/bench/chat-search.sh`).
+
+mod chat_search;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -54,6 +57,22 @@ struct Args {
     /// probe query sent first; prints when the probe's answer arrived and when the last did.
     #[arg(long)]
     stall: Option<usize>,
+    /// Instead of the benchmark: embedding, search and chat figures against this stand-in AI
+    /// (`ephitup-fake-ai`'s base URL, e.g. `http://127.0.0.1:9000/v1`); see `chat_search`.
+    #[arg(long)]
+    chat_search: Option<String>,
+    /// The stand-in's key.
+    #[arg(long, default_value = "sk-fake")]
+    fake_key: String,
+    /// The public proxy's base URL (chat's time to first token is taken through it).
+    #[arg(long, default_value = "http://127.0.0.1:8502")]
+    proxy: String,
+    /// Chunks of the large source the chat-search figures embed, about.
+    #[arg(long, default_value_t = 1_000)]
+    source_chunks: usize,
+    /// Sequential chat answers timed per row.
+    #[arg(long, default_value_t = 50)]
+    samples: usize,
     /// Sequential logins timed to state the password hashing cost.
     #[arg(long, default_value_t = 8)]
     logins: usize,
@@ -186,6 +205,20 @@ async fn main() -> anyhow::Result<()> {
     };
     if let Some(length) = args.flood {
         return flood(&writer, most, length).await;
+    }
+    if let Some(fake_ai) = args.chat_search {
+        let db = ephitup_store::connect_app(&ephitup_store::DbSettings::from_env()?).await?;
+        let setup = chat_search::Setup {
+            fake_ai,
+            fake_key: args.fake_key,
+            proxy: args.proxy,
+            notes: args.big,
+            source_chunks: args.source_chunks,
+            concurrency: args.concurrency,
+            duration: args.duration,
+            samples: args.samples,
+        };
+        return chat_search::bench(&writer, &owner, &db, setup).await;
     }
     for i in 0..args.notebooks {
         lister.call(Method::POST, "/notebooks", Some(&json!({"name": format!("Notebook {i}")}))).await?;
@@ -440,15 +473,30 @@ async fn flood(api: &Api, clients: usize, length: Duration) -> anyhow::Result<()
 
 /// Writes `count` notes into the notebook straight through the store, 32 at a time.
 async fn seed(db: &ephitup_store::Db, owner: &str, notebook: &str, count: usize) -> anyhow::Result<()> {
+    seed_with(db, owner, notebook, count, |_| "A note of the big notebook.".into()).await
+}
+
+/// Writes `count` notes, the `i`th with `content(i)`, straight through the store, 32 at a time.
+async fn seed_with(
+    db: &ephitup_store::Db,
+    owner: &str,
+    notebook: &str,
+    count: usize,
+    content: fn(usize) -> String,
+) -> anyhow::Result<()> {
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let tasks: Vec<_> = (0..32)
         .map(|_| {
             let (db, owner, notebook, next) = (db.clone(), owner.to_string(), notebook.to_string(), next.clone());
             tokio::spawn(async move {
-                while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < count {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= count {
+                        break;
+                    }
                     let new = NewNote {
                         title: Some("Seed".into()),
-                        content: "A note of the big notebook.".into(),
+                        content: content(i),
                         note_type: "human".into(),
                         notebook_id: Some(notebook.clone()),
                     };

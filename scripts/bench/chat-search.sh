@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Chat, search and embedding figures (issue 16) against their floors. Starts `ephitup-fake-ai`
+# (the stand-in OpenAI-compatible provider: streamed answers with BENCH_STREAM_DELAY_MS before
+# each piece, BENCH_DIM-dimensional embeddings) and the whole stack with `ephitup up` (root
+# ephitup.toml) on a fresh data dir and free ports, then `ephitup-loadgen --chat-search`:
+# a 10,000-note notebook plus one large source; the worker's rebuild of the notes' embeddings
+# and `POST /api/embed` of the source against the same texts sent straight to the stand-in;
+# text and vector `POST /api/search` over those chunks against the store's own search call;
+# chat time to first token through the public proxy against the stand-in's own.
+#
+# Usage (from the repository root): bash scripts/bench/chat-search.sh
+# Knobs: BENCH_PROFILE (release; `dev` for a quick functional run), BENCH_DURATION (10s),
+#        BENCH_CONCURRENCY (1,16), BENCH_BIG (10000 notes), BENCH_SOURCE_CHUNKS (1000),
+#        BENCH_SAMPLES (50 chat answers per row), BENCH_STREAM_DELAY_MS (20), BENCH_DIM (256).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/lib/env.sh
+profile=${BENCH_PROFILE:-release}
+# The whole workspace, as scripts/setup builds it (a subset would unify other features).
+if [ "$profile" = dev ]; then scripts/setup >&2; else cargo build --locked --workspace --profile "$profile" >&2; fi
+bin="$CARGO_TARGET_DIR/$([ "$profile" = dev ] && echo debug || echo "$profile")"
+# A debug build keeps far more pages resident: the limits of ephitup.toml raised, as scripts/up does.
+if [ "$profile" = dev ]; then
+  while IFS='=' read -r name value; do
+    [[ $name =~ ^[A-Z_]+$ ]] && [[ -z ${!name:-} ]] && export "$name=$value"
+  done < scripts/lib/debug-limits.env
+fi
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+data=$(mktemp -d)
+export DATA_PATH="$data" SURREAL_PORT=$(free_port) API_PORT=$(free_port) PORT=$(free_port)
+export SURREAL_URL="ws://127.0.0.1:$SURREAL_PORT" SURREAL_USER=root SURREAL_PASSWORD=root
+export EPHITUP_LOG_FORMAT=json
+# The stand-in listens on 127.0.0.1, which users' provider URLs may only name when allowed.
+export ALLOW_PRIVATE_PROVIDER_URLS=true
+fake_port=$(free_port)
+"$bin/ephitup-fake-ai" --port "$fake_port" --key sk-bench --embedding-dim "${BENCH_DIM:-256}" \
+  --stream-delay-ms "${BENCH_STREAM_DELAY_MS:-20}" >"$data/fake-ai.log" 2>&1 &
+fake=$!
+"$bin/ephitup" up -f ephitup.toml >"$data/ephitup.log" 2>&1 &
+stack=$!
+cleanup() {
+  grep -E '"(restart|exit|killed|limit)' "$data/ephitup.log" >&2 || true
+  kill -TERM "$stack" "$fake" 2>/dev/null || true
+  wait "$stack" "$fake" 2>/dev/null || true
+  rm -rf "$data"
+}
+trap cleanup EXIT
+
+for _ in $(seq 600); do
+  curl -fsS "http://127.0.0.1:$PORT/api/health" >/dev/null 2>&1 && grep -q listening "$data/fake-ai.log" && break
+  kill -0 "$stack" 2>/dev/null || { cat "$data/ephitup.log" >&2; exit 1; }
+  sleep 0.1
+done
+echo "profile: $profile; $(nproc) cores; $(uname -sr)"
+"$bin/ephitup-loadgen" --api "http://127.0.0.1:$API_PORT" --proxy "http://127.0.0.1:$PORT" \
+  --chat-search "http://127.0.0.1:$fake_port/v1" --fake-key sk-bench \
+  --duration "${BENCH_DURATION:-10s}" --concurrency "${BENCH_CONCURRENCY:-1,16}" --big "${BENCH_BIG:-10000}" \
+  --source-chunks "${BENCH_SOURCE_CHUNKS:-1000}" --samples "${BENCH_SAMPLES:-50}"

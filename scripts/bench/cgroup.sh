@@ -28,7 +28,8 @@ else
   cg=/sys/fs/cgroup/memory/ephitup-bench-$$; mkdir "$cg"
   echo "$limit" >"$cg/memory.limit_in_bytes"
   echo "$limit" >"$cg/memory.memsw.limit_in_bytes" 2>/dev/null || true
-  remount="mount -t cgroup -o memory none /sys/fs/cgroup/memory"
+  # The host's hierarchy is mounted there already (busy): unmounted in the new namespace first.
+  remount="umount /sys/fs/cgroup/memory 2>/dev/null; mount -t cgroup -o memory none /sys/fs/cgroup/memory"
   oom() { awk '$1 == "oom_kill" { print $2 }' "$cg/memory.oom_control"; }
   peak() { cat "$cg/memory.max_usage_in_bytes"; }
 fi

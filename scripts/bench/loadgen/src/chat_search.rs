@@ -112,8 +112,7 @@ pub async fn bench(user: &Api, owner: &str, db: &ephitup_store::Db, setup: Setup
     let body = json!({"type": "text", "title": "Large", "content": big_text, "notebooks": [corpus], "embed": false});
     let source = user.call(Method::POST, "/sources/json", Some(&body)).await?;
     let source = source["id"].as_str().context("no source id")?.to_string();
-    let processed = wait(user, &format!("/sources/{source}"), |s| s["status"] == "completed", "processing").await?;
-    drop(processed);
+    wait(user, &format!("/sources/{source}"), |s| s["status"] == "completed", "processing").await?;
     let source_chunks = chunks::of_item(db, owner, ItemType::Source, &source).await?;
     user.call(Method::PUT, "/models/defaults", Some(&json!({"default_embedding_model": embed_model}))).await?;
 
@@ -236,17 +235,7 @@ pub async fn bench(user: &Api, owner: &str, db: &ephitup_store::Db, setup: Setup
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     for (kind, c, api, floor) in &rows {
-        println!(
-            "| {kind} | {c} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {}/{} |",
-            api.throughput(),
-            api.percentile_ms(50.0),
-            api.percentile_ms(99.0),
-            floor.throughput(),
-            floor.percentile_ms(50.0),
-            floor.percentile_ms(99.0),
-            api.errors,
-            floor.errors
-        );
+        println!("| {kind} | {c} | {} | {} | {}/{} |", api.cells(), floor.cells(), api.errors, floor.errors);
     }
 
     // Chat: time to the first token through the proxy, against the stand-in's own.
@@ -270,7 +259,7 @@ pub async fn bench(user: &Api, owner: &str, db: &ephitup_store::Db, setup: Setup
     }
     let mut samples = Vec::with_capacity(setup.samples);
     for i in 0..setup.samples {
-        samples.push(stand_in_first_token(&setup, &text(i + 77, 60), &word(i)).await?);
+        samples.push(stand_in_first_token(user, &setup, &text(i + 77, 60), &word(i)).await?);
     }
     let stand_in = phase_of(samples);
     println!("\nchat time to first token, {} sequential answers each\n", setup.samples);
@@ -329,7 +318,7 @@ async fn first_token(api: &Api, body: &Value) -> anyhow::Result<Duration> {
 }
 
 /// The stand-in's own time to its first streamed piece of a chat answer.
-async fn stand_in_first_token(setup: &Setup, context: &str, topic: &str) -> anyhow::Result<Duration> {
+async fn stand_in_first_token(api: &Api, setup: &Setup, context: &str, topic: &str) -> anyhow::Result<Duration> {
     let body = json!({
         "model": "fake-model",
         "stream": true,
@@ -338,13 +327,13 @@ async fn stand_in_first_token(setup: &Setup, context: &str, topic: &str) -> anyh
             {"role": "user", "content": format!("What is said about {topic}?")},
         ],
     });
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
     let request = hyper::Request::post(format!("{}/chat/completions", setup.fake_ai.trim_end_matches('/')))
         .header("authorization", format!("Bearer {}", setup.fake_key))
         .header("content-type", "application/json")
         .body(Full::new(Bytes::from(serde_json::to_vec(&body)?)))?;
     let t0 = Instant::now();
-    let response = client.request(request).await?;
+    // The API's pooled client, so both sides reuse their connections alike.
+    let response = api.client.request(request).await?;
     until_data(response.into_body(), "\"content\"", t0).await
 }
 

@@ -40,7 +40,6 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    large_blocks_given_back();
     let cli = Cli::parse();
     ephitup_store::program::run("ephitup-api", async {
         match cli.command {
@@ -59,24 +58,6 @@ fn main() -> ExitCode {
             }
         }
     })
-}
-
-/// Keeps every allocation of 1 MiB or more in its own mapping, returned to the system when
-/// freed. glibc's default raises its mmap threshold past the first large block freed (up to
-/// 32 MiB), after which each argon2id hash (19 MiB, on one of the blocking pool's threads)
-/// came from that thread's arena and stayed there after the login: the API grew by 19 MiB per
-/// sign-in on a new thread and the kernel killed it at its 112 MiB limit after five
-/// (`scripts/bench/api.sh`, release build). A fixed threshold turns that adjustment off.
-/// Called before any thread exists.
-fn large_blocks_given_back() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        // SAFETY: mallopt only sets a parameter of the allocator; no thread runs yet.
-        let set = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20) };
-        if set != 1 {
-            eprintln!("ephitup-api: mallopt(M_MMAP_THRESHOLD) refused; large freed blocks may stay in the arenas");
-        }
-    }
 }
 
 async fn run_backup() -> anyhow::Result<()> {

@@ -8,7 +8,7 @@
 //! features change the `url` → `reqwest` → SurrealDB graph and rebuild all of it (an hour in
 //! release); the window arithmetic here is short and tested.
 
-use std::sync::OnceLock;
+use std::sync::{OnceLock, mpsc};
 
 use tiktoken_rs::CoreBPE;
 
@@ -119,21 +119,63 @@ pub fn split(text: &str) -> Vec<String> {
     chunks
 }
 
-/// Texts longer than this (bytes) are split on a blocking thread by [`split_off_thread`].
+/// Texts longer than this (bytes) are split on the tokenizer's thread by [`split_off_thread`].
 const INLINE_BYTES: usize = 16 * 1024;
 
-/// [`split`] for async callers: short texts at once, long ones on tokio's blocking threads, so a
-/// long note does not hold up the requests sharing the async threads.
+/// [`split`] for async callers: short texts at once, long ones on the tokenizer's thread
+/// ([`on_tokenizer_thread`]), so a long note does not hold up the requests sharing the async
+/// threads.
 pub async fn split_off_thread(text: &str) -> Vec<String> {
     if text.len() <= INLINE_BYTES {
         return split(text);
     }
-    let owned = text.to_string();
-    match tokio::task::spawn_blocking(move || split(&owned)).await {
-        Ok(chunks) => chunks,
-        // The blocking pool is shutting down: split here rather than lose the chunks.
-        Err(_) => split(text),
+    split_owned(text.to_string()).await
+}
+
+/// [`split_off_thread`] of a text the caller no longer needs: it is not copied to be sent to
+/// the tokenizer's thread (a long source's text is megabytes). No chunks if splitting panicked.
+pub async fn split_owned(text: String) -> Vec<String> {
+    if text.len() <= INLINE_BYTES {
+        return split(&text);
     }
+    on_tokenizer_thread(move || split(&text)).await.unwrap_or_default()
+}
+
+type Work = Box<dyn FnOnce() + Send>;
+
+/// Runs `work` (tokenizing: CPU proportional to a text) on the one thread the process keeps
+/// for it (here, if that thread could not be started), and waits for its result; `None` when
+/// `work` panicked.
+///
+/// One thread, not tokio's blocking pool: tiktoken-rs keeps 128 copies of its regex, one per
+/// hash of the calling thread's id, and each copy that runs grows caches of its own. Blocking
+/// threads come and go with new ids, so over time a pool reaches ever more copies (the worker
+/// was killed at its memory limit by this); the async threads and this one reach a fixed few.
+pub async fn on_tokenizer_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    static THREAD: OnceLock<Option<mpsc::Sender<Work>>> = OnceLock::new();
+    let sender = THREAD.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<Work>();
+        let spawned = std::thread::Builder::new().name("tokenizer".into()).spawn(move || {
+            for work in rx {
+                // A panic ends one piece of work (its caller gets `None`), not the thread.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+            }
+        });
+        spawned.ok().map(|_| tx)
+    });
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let job: Work = Box::new(move || {
+        let _ = reply.send(work());
+    });
+    match sender {
+        Some(tx) => {
+            if let Err(mpsc::SendError(job)) = tx.send(job) {
+                job();
+            }
+        }
+        None => job(),
+    }
+    answer.await.ok()
 }
 
 /// Where to end a window: after the last paragraph break, else sentence end, else whitespace,

@@ -162,3 +162,86 @@ async fn a_link_is_fetched_and_read_when_private_links_are_allowed() {
     assert_eq!(src["title"], "Queues explained");
     assert!(src["full_text"].as_str().unwrap().contains("when its worker dies"), "{src}");
 }
+
+/// About `bytes` of English-like text: sentences of words drawn (deterministically) from a
+/// vocabulary, in paragraphs, so the tokenizer sees a realistic mix.
+fn long_text(bytes: usize) -> String {
+    const WORDS: &[&str] = &[
+        "lease",
+        "worker",
+        "queue",
+        "expires",
+        "notebook",
+        "source",
+        "chunk",
+        "window",
+        "token",
+        "overlap",
+        "database",
+        "index",
+        "vector",
+        "search",
+        "answer",
+        "question",
+        "citation",
+        "transaction",
+        "memory",
+        "limit",
+        "container",
+        "render",
+        "supervisor",
+        "restart",
+        "signal",
+        "backoff",
+        "heartbeat",
+        "progress",
+    ];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut text = String::with_capacity(bytes + 64);
+    let mut n = 0;
+    while text.len() < bytes {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        text.push_str(WORDS[(seed >> 33) as usize % WORDS.len()]);
+        n += 1;
+        text.push_str(match n % 97 {
+            0 => ".\n\n",
+            k if k % 13 == 0 => ". ",
+            _ => " ",
+        });
+    }
+    text
+}
+
+/// A text source of 2 MiB (the largest text a source form sends is far less; a long PDF's text
+/// is of this size) is cut into its ~900 chunks inside the worker's memory limit: the worker
+/// must not hold the text, its tokens and its chunks many times over at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_text_is_chunked_without_many_copies_of_it_in_memory() {
+    let s = setup(&[]).await;
+    let pid = s._worker.child.as_ref().unwrap().id();
+    let text = long_text(2 << 20);
+    // Warm up: the tokenizer's tables and the code paths are loaded once, by a short source.
+    let (job, _) = s.process("text", Some("warm-up"), Some(&long_text(40 << 10)), Asset::default()).await;
+    assert_eq!(status(&job), "completed", "{job}");
+    let before = ephitup_testkit::status_kib(pid, "VmRSS");
+
+    let (job, src) = s.process("text", Some("A long one"), Some(&text), Asset::default()).await;
+    assert_eq!(status(&job), "completed", "{job}");
+    let peak = ephitup_testkit::status_kib(pid, "VmHWM");
+    let chunks = job["result"]["chunks"].as_u64().unwrap();
+    assert!(chunks > 500, "{job}");
+    let mut stored = s
+        .conn
+        .query("RETURN count(SELECT id FROM chunk WHERE item = type::record($id))")
+        .bind(("id", src["id"].as_str().unwrap().to_string()))
+        .await
+        .unwrap();
+    let stored: Option<u64> = stored.take(0).unwrap();
+    assert_eq!(stored, Some(chunks), "every chunk is stored");
+
+    // The text is 2 MiB: its tokens (4 bytes each, ~500,000) and chunks (the text again, with
+    // overlap) are a few MiB more. Growth beyond 6 copies of it means copies are kept.
+    let grown_mib = peak.saturating_sub(before) / 1024;
+    eprintln!("worker: {before} KiB before, peak {peak} KiB, {chunks} chunks");
+    assert!(grown_mib <= 12, "the worker grew by {grown_mib} MiB for a text of 2 MiB ({chunks} chunks)");
+}

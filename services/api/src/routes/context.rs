@@ -85,9 +85,9 @@ async fn build(
     let text = serde_json::to_string(&context).map_err(|e| ApiError::Internal(format!("context: {e}")))?;
     let char_count = text.chars().count();
     // Encoding a large context is CPU work: off the async threads.
-    let token_count = tokio::task::spawn_blocking(move || ephitup_store::chunks::tokens(&text))
+    let token_count = ephitup_store::chunks::on_tokenizer_thread(move || ephitup_store::chunks::tokens(&text))
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .ok_or_else(|| ApiError::Internal("the token count failed".into()))?;
     Ok(axum::Json(ContextResponse { context, token_count, char_count }))
 }
 

@@ -130,9 +130,7 @@ impl Api {
 
     /// A line of the server's `/proc/<pid>/status` in KiB (`VmRSS`, `VmHWM`).
     pub fn status_kib(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("/proc status");
-        let line = status.lines().find(|l| l.starts_with(&format!("{field}:"))).expect("the field");
-        line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).expect("a number of kB")
+        ephitup_testkit::status_kib(self.pid(), field)
     }
 
     /// Whether the API process is still running.

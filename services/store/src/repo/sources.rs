@@ -237,7 +237,9 @@ pub async fn source_work(db: &Db, owner: &str, id: &str) -> Result<SourceWork, S
 #[derive(Debug, Clone)]
 pub struct Processed<'a> {
     pub title: &'a str,
-    pub full_text: &'a str,
+    /// The text made from the source's file or link; none for a text source, whose text is
+    /// kept as it is (not sent back to the database).
+    pub full_text: Option<&'a str>,
     /// The `process_source` job (`command:…`): the transformation jobs are named after it, so
     /// a job run again after its worker died queues none twice.
     pub job_id: &'a str,
@@ -264,7 +266,7 @@ pub async fn save_processed(db: &Db, owner: &str, id: &str, p: Processed<'_>) ->
         "{
             LET $o = type::record('user', $owner);
             LET $s = type::record('source', $key);
-            LET $updated = (UPDATE $s SET title = $title, full_text = $full_text WHERE owner = $o RETURN VALUE id);
+            LET $updated = (UPDATE $s SET title = $title, full_text = $full_text ?? full_text WHERE owner = $o RETURN VALUE id);
             IF !$updated { RETURN []; };
             IF $forget_file { UPDATE $s SET asset.file_path = NONE; };
             FOR $j IN $jobs {

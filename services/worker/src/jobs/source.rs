@@ -19,14 +19,14 @@ use crate::fetch;
 
 pub async fn run(ctx: &Ctx, job: &ClaimedJob, progress: &Progress) -> anyhow::Result<Value> {
     let source_id = arg(job, "source_id")?;
-    let source =
+    let sources::SourceWork { title, full_text, asset } =
         sources::source_work(&ctx.db, &job.owner, source_id).await.with_context(|| format!("source {source_id}"))?;
-    let asset = source.asset.clone().unwrap_or_default();
+    let asset = asset.unwrap_or_default();
     progress.set("extracting", 0, 1).await;
     let kind = job.args.get("kind").and_then(Value::as_str).unwrap_or("text");
     let extracted = match kind {
         "text" => {
-            let text = source.full_text.clone().unwrap_or_default();
+            let text = full_text.unwrap_or_default();
             if text.trim().is_empty() {
                 bail!("the source has no text");
             }
@@ -51,8 +51,7 @@ pub async fn run(ctx: &Ctx, job: &ClaimedJob, progress: &Progress) -> anyhow::Re
         }
         other => bail!("unknown source kind `{other}`"),
     };
-    let title = source
-        .title
+    let title = title
         .filter(|t| !t.trim().is_empty())
         .or(extracted.title)
         .unwrap_or_else(|| extract::title_from_text(&extracted.text));
@@ -65,7 +64,8 @@ pub async fn run(ctx: &Ctx, job: &ClaimedJob, progress: &Progress) -> anyhow::Re
     let drop_file = kind == "upload" && job.args.get("delete_source").and_then(Value::as_bool).unwrap_or(false);
     let processed = sources::Processed {
         title: &title,
-        full_text: &extracted.text,
+        // A text source's text is in its row already.
+        full_text: (kind != "text").then_some(extracted.text.as_str()),
         job_id: &job.id,
         transformations: &transformations,
         forget_file: drop_file,
@@ -81,7 +81,9 @@ pub async fn run(ctx: &Ctx, job: &ClaimedJob, progress: &Progress) -> anyhow::Re
         }
     }
     let embed = job.args.get("embed").and_then(Value::as_bool).unwrap_or(false);
-    let pieces = chunks::split_off_thread(&extracted.text).await;
+    let chars = extracted.text.chars().count();
+    // The text goes to the tokenizer: not held twice while it is split.
+    let pieces = chunks::split_owned(extracted.text).await;
     let how = if embed { Embed::Yes } else { Embed::No };
     chunk_repo::replace(&ctx.db, &job.owner, ItemType::Source, source_id, &pieces, how)
         .await
@@ -90,7 +92,7 @@ pub async fn run(ctx: &Ctx, job: &ClaimedJob, progress: &Progress) -> anyhow::Re
     Ok(json!({
         "source_id": source_id,
         "title": title,
-        "chars": extracted.text.chars().count(),
+        "chars": chars,
         "transformations_queued": transformations.len(),
         "file_deleted": drop_file,
         "embed": embed,

@@ -339,6 +339,12 @@ async fn search_finds_by_text_and_vector_and_ask_answers() {
     assert_eq!(finished["stats"], json!({"sources": 2, "notes": 1, "insights": 0, "failed": 0}));
     assert!(embeds(&fake) >= before + 3);
     assert_eq!(api.call(Method::GET, &status_path, Some(&b), None).await.0, StatusCode::NOT_FOUND);
+    // The two sources went in one group (their texts read, chunked and embedded together):
+    // each chunk got its own text's vector back.
+    let (_, again) = api.call(Method::POST, "/search", Some(&a), Some(query.clone())).await;
+    assert_eq!(again["results"][0]["id"], src.as_str(), "{again}");
+    assert!(again["results"][0]["score"].as_f64().unwrap() > 0.99, "{again}");
+    assert_eq!(again["total_count"], near["total_count"], "{again}");
 
     // Embed one item now.
     let (status, one) = api

@@ -178,10 +178,7 @@ pub async fn replace(
 pub async fn item_text(db: &Db, owner: &str, item_type: ItemType, item_id: &str) -> Result<String, StoreError> {
     let owner_k = owner_key(owner)?;
     let key = RecordKey::parse(item_type.table(), item_id).ok_or(StoreError::NotFound)?;
-    let field = match item_type {
-        ItemType::Source => "full_text",
-        ItemType::Note | ItemType::Insight => "content",
-    };
+    let field = text_field(item_type);
     let text: Vec<Option<String>> = rows(
         db,
         &format!(
@@ -512,41 +509,150 @@ pub struct Include {
     pub insights: bool,
 }
 
-/// The owner's items a rebuild covers, `(type, id)`, sources first.
-pub async fn rebuild_items(
-    db: &Db,
-    owner: &str,
-    all: bool,
-    include: &Include,
-) -> Result<Vec<(ItemType, String)>, StoreError> {
+/// An item a rebuild covers, with the length of its text (characters), so the worker can
+/// group small items into shared calls and take large ones alone.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RebuildItem {
+    #[serde(skip, default = "source_type")]
+    pub item_type: ItemType,
+    pub id: String,
+    pub chars: usize,
+}
+
+fn source_type() -> ItemType {
+    ItemType::Source
+}
+
+/// The field of an item's text.
+fn text_field(item_type: ItemType) -> &'static str {
+    match item_type {
+        ItemType::Source => "full_text",
+        ItemType::Note | ItemType::Insight => "content",
+    }
+}
+
+/// The owner's items a rebuild covers, sources first.
+pub async fn rebuild_items(db: &Db, owner: &str, all: bool, include: &Include) -> Result<Vec<RebuildItem>, StoreError> {
     let owner_k = owner_key(owner)?;
     let mut items = Vec::new();
-    for (wanted, item_type, has_text) in [
-        (include.sources, ItemType::Source, "full_text != NONE AND full_text != ''"),
-        (include.notes, ItemType::Note, "content != ''"),
-        (include.insights, ItemType::Insight, "content != ''"),
-    ] {
+    for (wanted, item_type) in
+        [(include.sources, ItemType::Source), (include.notes, ItemType::Note), (include.insights, ItemType::Insight)]
+    {
         if !wanted {
             continue;
         }
-        let query = if all {
-            format!(
-                "SELECT VALUE <string> id FROM {} WHERE owner = type::record('user', $owner) AND {has_text}",
-                item_type.table()
-            )
+        let (table, field) = (item_type.table(), text_field(item_type));
+        let from = if all {
+            table.to_string()
         } else {
             format!(
-                "array::distinct(SELECT VALUE <string> item FROM chunk WHERE owner = type::record('user', $owner) \
-                 AND item_type = '{}' AND dim != NONE)",
+                "array::distinct(SELECT VALUE item FROM chunk WHERE owner = $o AND item_type = '{}' AND dim != NONE)",
                 item_type.as_str()
             )
         };
-        let ids: Vec<String> = rows(db, &format!("RETURN {query};"), vec![("owner", json!(owner_k.as_str()))])
-            .await
-            .or_else(|_| Ok::<_, StoreError>(Vec::new()))?;
-        items.extend(ids.into_iter().map(|id| (item_type, id)));
+        let found: Vec<RebuildItem> = rows(
+            db,
+            &format!(
+                "LET $o = type::record('user', $owner);
+                 SELECT <string> id AS id, string::len({field} ?? '') AS chars FROM {from}
+                 WHERE owner = $o AND string::len({field} ?? '') > 0;"
+            ),
+            vec![("owner", json!(owner_k.as_str()))],
+        )
+        .await?;
+        items.extend(found.into_iter().map(|i| RebuildItem { item_type, ..i }));
     }
     Ok(items)
+}
+
+/// The texts of some of the owner's items of one type, `(id, text)`; ids not the owner's are
+/// left out.
+pub async fn texts(
+    db: &Db,
+    owner: &str,
+    item_type: ItemType,
+    ids: &[String],
+) -> Result<Vec<(String, String)>, StoreError> {
+    let owner_k = owner_key(owner)?;
+    let keys: Vec<String> =
+        ids.iter().filter_map(|id| RecordKey::parse(item_type.table(), id)).map(|k| k.as_str().to_string()).collect();
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    #[derive(Deserialize)]
+    struct Text {
+        id: String,
+        text: Option<String>,
+    }
+    let found: Vec<Text> = rows(
+        db,
+        &format!(
+            "SELECT <string> id AS id, {field} AS text FROM $keys.map(|$k| type::record('{table}', $k))
+             WHERE owner = type::record('user', $owner);",
+            field = text_field(item_type),
+            table = item_type.table(),
+        ),
+        vec![("owner", json!(owner_k.as_str())), ("keys", json!(keys))],
+    )
+    .await?;
+    Ok(found.into_iter().map(|t| (t.id, t.text.unwrap_or_default())).collect())
+}
+
+/// Replaces the chunks of several of the owner's items of one type in one transaction (for
+/// small items: a rebuild's group), without queueing embeddings. Returns the new chunks' ids
+/// per item, in the order given (none for an item that is not the owner's).
+pub async fn replace_many(
+    db: &Db,
+    owner: &str,
+    item_type: ItemType,
+    items: &[(String, Vec<String>)],
+) -> Result<Vec<Vec<String>>, StoreError> {
+    let owner_k = owner_key(owner)?;
+    let parent = match item_type {
+        ItemType::Insight => "$row.source",
+        _ => "$row.id",
+    };
+    let bind: Vec<Value> = items
+        .iter()
+        .map(|(id, chunks)| {
+            let key = RecordKey::parse(item_type.table(), id).map(|k| k.as_str().to_string()).unwrap_or_default();
+            json!({"key": key, "chunks": chunks_bind(chunks)})
+        })
+        .collect();
+    let made: Vec<Vec<String>> = rows(
+        db,
+        &format!(
+            "{{
+                LET $o = type::record('user', $owner);
+                LET $out = [];
+                FOR $it IN $items {{
+                    LET $row = IF $it.key = '' {{ NONE }} ELSE {{
+                        (SELECT id, source FROM ONLY type::record('{table}', $it.key) WHERE owner = $o)
+                    }};
+                    LET $ids = [];
+                    IF $row {{
+                        LET $item = $row.id;
+                        LET $of = {parent};
+                        DELETE chunk WHERE item = $item;
+                        FOR $c IN $it.chunks {{
+                            LET $made = (CREATE chunk SET owner = $o, item = $item, item_type = $item_type, parent = $of,
+                                seq = $c.seq, content = $c.content RETURN VALUE <string> id);
+                            LET $ids = array::concat($ids, $made);
+                        }};
+                    }};
+                    LET $out = array::push($out, $ids);
+                }};
+                RETURN $out;
+            }}",
+            table = item_type.table(),
+        ),
+        vec![("owner", json!(owner_k.as_str())), ("item_type", json!(item_type.as_str())), ("items", Value::Array(bind))],
+    )
+    .await?;
+    if made.len() != items.len() {
+        return Err(StoreError::Shape(format!("{} chunk lists for {} items", made.len(), items.len())));
+    }
+    Ok(made)
 }
 
 #[cfg(test)]

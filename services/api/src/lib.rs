@@ -37,7 +37,7 @@ pub async fn serve() -> anyhow::Result<()> {
     let db = connect_app(&db_settings).await?;
     tracing::info!("database: {} connections of {} queries in flight", db.connections(), db_settings.pool_in_flight);
     let migrations = migrate::embedded()?.len();
-    let health = layers::DbHealth::start(db.clone(), migrations);
+    let health = layers::DbHealth::start(db.clone(), migrations, &db_settings.url);
     let shed = layers::shed::Shed::new(settings.max_in_flight, settings.queue_timeout, health.clone());
     let state = AppState {
         db,
@@ -53,6 +53,7 @@ pub async fn serve() -> anyhow::Result<()> {
         ai_fallback: Arc::new(ephitup_store::ai::Fallback::from_env()),
         migrations,
         health,
+        users: Arc::default(),
         settings: Arc::new(settings),
     };
     let bind = state.settings.bind;

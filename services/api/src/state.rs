@@ -5,6 +5,7 @@ use std::sync::Arc;
 use ephitup_store::ai::{Clients, Fallback};
 use ephitup_store::{AudioStore, Db, SecretBox};
 
+use crate::auth::known::KnownUsers;
 use crate::auth::password::Passwords;
 use crate::auth::rate::Limits;
 use crate::auth::token::Keys;
@@ -33,4 +34,6 @@ pub struct AppState {
     pub migrations: usize,
     /// The database's health as the background check last saw it.
     pub health: DbHealth,
+    /// Users read recently, for the bearer check of every request.
+    pub users: Arc<KnownUsers>,
 }

@@ -163,3 +163,30 @@ async fn the_admin_flag_follows_admin_emails_at_login() {
         api.call(Method::POST, "/auth/login", None, Some(json!({"email": ADMIN, "password": "Str0ng!pass"}))).await;
     assert_eq!((status, login["user"]["is_admin"].clone()), (StatusCode::OK, json!(false)), "a stale flag is reset");
 }
+
+/// The bearer check trusts a user read a few seconds ago (`auth::known`): a deactivation made
+/// outside this API (another replica, or by hand in the database) is refused within that time.
+#[tokio::test]
+async fn a_deactivation_made_elsewhere_is_seen_within_seconds() {
+    let api = Api::start();
+    let (token, id) = api.user("far@example.com").await;
+    assert_eq!(api.call(Method::GET, "/auth/me", Some(&token), None).await.0, StatusCode::OK);
+    let db = support::connect(&api.db).await;
+    let _: Vec<Value> = db
+        .query("UPDATE type::record($id) SET is_active = false RETURN NONE")
+        .bind(("id", id))
+        .await
+        .unwrap()
+        .take(0)
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let status = api.call(Method::GET, "/auth/me", Some(&token), None).await.0;
+        if status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert_eq!(status, StatusCode::OK);
+        assert!(std::time::Instant::now() < deadline, "still let in 15 s after the deactivation");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

@@ -2,6 +2,7 @@
 //! every protected handler takes, the login and registration limits, and the bounded password
 //! hashing.
 
+pub mod known;
 pub mod password;
 pub mod rate;
 pub mod token;

@@ -1,5 +1,6 @@
 //! The caller, from `Authorization: Bearer <jwt>`: the token must verify and its user must
-//! still exist and be active, on every request.
+//! still exist and be active, on every request (the user as read at most a few seconds ago, or
+//! since this API last changed it: [`super::known`]).
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -32,7 +33,7 @@ impl FromRequestParts<AppState> for CurrentUser {
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .ok_or_else(unauthorized)?;
         let user_id = state.keys.verify(token.trim()).ok_or_else(unauthorized)?;
-        let user = match ephitup_store::repo::users::get(&state.db, &user_id).await {
+        let user = match state.users.get(&state.db, &user_id).await {
             Ok(user) => user,
             Err(StoreError::NotFound) => return Err(unauthorized()),
             // A database that is down or slow is a 503, as for any other query.

@@ -109,7 +109,9 @@ async fn update(
     if same_user(&id, user.id()) && !body.is_active {
         return Err(ApiError::BadRequest("Admins cannot deactivate themselves.".into()));
     }
-    Ok(axum::Json(admin::set_active(&state.db, &id, body.is_active).await.map_err(store("User"))?))
+    let updated = admin::set_active(&state.db, &id, body.is_active).await;
+    state.users.forget(&id);
+    Ok(axum::Json(updated.map_err(store("User"))?))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -155,7 +155,9 @@ async fn sync_admin(state: &AppState, user: User) -> ApiResult<User> {
     if user.is_admin == is_admin {
         return Ok(user);
     }
-    ephitup_store::repo::admin::sync_admin(&state.db, &user.id, is_admin).await.map_err(store("User"))
+    let synced = ephitup_store::repo::admin::sync_admin(&state.db, &user.id, is_admin).await;
+    state.users.forget(&user.id);
+    synced.map_err(store("User"))
 }
 
 /// An argon2id hash of a random password, verified against when the email is unknown.
@@ -187,5 +189,7 @@ async fn me(user: CurrentUser) -> axum::Json<User> {
     )
 )]
 async fn complete_onboarding(State(state): State<AppState>, user: CurrentUser) -> ApiResult<axum::Json<User>> {
-    Ok(axum::Json(users::complete_onboarding(&state.db, user.id()).await.map_err(store("User"))?))
+    let done = users::complete_onboarding(&state.db, user.id()).await;
+    state.users.forget(user.id());
+    Ok(axum::Json(done.map_err(store("User"))?))
 }

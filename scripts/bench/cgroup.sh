@@ -4,18 +4,19 @@
 # its own cgroup and mount namespaces, where the cgroup's limit is what /sys/fs/cgroup shows —
 # as in a container, so SurrealDB sizes its RocksDB caches from it. Then BENCH_FLOOD (60s) of
 # 128 clients through the proxy (half note writes, half GET /api/health; ephitup-loadgen
-# --flood, outside the cgroup), and it reports: each service's resident memory idle and at
+# --flood, outside the cgroup; a client answered 503 waits its Retry-After, as HTTP asks,
+# unless BENCH_IGNORE_RETRY_AFTER=1), and it reports: each service's resident memory idle and at
 # its peak (sampled every 250 ms, and VmHWM), the cgroup's peak, OOM kills, service restarts,
 # and the flood's answers by status. Needs root.
 #
 # Usage (from the repository root): sudo bash scripts/bench/cgroup.sh
-# Knobs: BENCH_PROFILE (release; `dev`), BENCH_MEMORY (512M), BENCH_FLOOD (60s), BENCH_CLIENTS (128).
+# Knobs: BENCH_PROFILE (release; `dev`), BENCH_MEMORY (512M), BENCH_FLOOD (60s), BENCH_CLIENTS (128),
+#        BENCH_IGNORE_RETRY_AFTER (0; 1: clients send again at once after a 503).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib/env.sh
-profile=${BENCH_PROFILE:-release}
-if [ "$profile" = dev ]; then cargo build --locked --workspace >&2; else cargo build --locked --workspace --profile "$profile" >&2; fi
-bin="$CARGO_TARGET_DIR/$([ "$profile" = dev ] && echo debug || echo "$profile")"
+source scripts/lib/bench.sh
+bench_build
 limit=$(numfmt --from=iec "${BENCH_MEMORY:-512M}")
 
 if grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
@@ -34,7 +35,6 @@ else
   peak() { cat "$cg/memory.max_usage_in_bytes"; }
 fi
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 data=$(mktemp -d)
 export DATA_PATH="$data" SURREAL_PORT=$(free_port) API_PORT=$(free_port) PORT=$(free_port)
 export SURREAL_URL="ws://127.0.0.1:$SURREAL_PORT" SURREAL_USER=root SURREAL_PASSWORD=root EPHITUP_LOG_FORMAT=json
@@ -60,9 +60,10 @@ for _ in $(seq 1200); do
 done
 sleep 2 # settle after start-up (idle figures)
 
-# name pid rss_kb for every process of the cgroup
+# name pid rss_kb hwm_kb for every process of the cgroup and of the cgroups ephitup made
+# inside it (one per service with a memory limit)
 procs() {
-  for pid in $(cat "$cg/cgroup.procs"); do
+  for pid in $(find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null); do
     awk -v pid="$pid" '$1 == "Name:" { n = $2 } $1 == "VmRSS:" { r = $2 } $1 == "VmHWM:" { h = $2 } END { if (n) print n, pid, r, h }' "/proc/$pid/status" 2>/dev/null || true
   done
 }
@@ -74,9 +75,10 @@ restarts() {
 import json, sys
 print(" ".join(f"{s[\"name\"]}={sum(i[\"restarts\"] for i in s[\"instances\"])}" for s in json.load(sys.stdin)["services"]))'
 }
-before=$(restarts 2>/dev/null || echo "?")
-"$bin/ephitup-loadgen" --api "http://127.0.0.1:$PORT" --concurrency "${BENCH_CLIENTS:-128}" --flood "${BENCH_FLOOD:-60s}" >"$data/flood"
-after=$(restarts 2>/dev/null || echo "?")
+before=$(restarts || echo "?")
+"$bin/ephitup-loadgen" --api "http://127.0.0.1:$PORT" --concurrency "${BENCH_CLIENTS:-128}" --flood "${BENCH_FLOOD:-60s}" \
+  $([ "${BENCH_IGNORE_RETRY_AFTER:-0}" = 1 ] && echo --flood-ignore-retry-after) >"$data/flood"
+after=$(restarts || echo "?")
 procs >"$data/end"
 kill "$sampler"; sampler=
 

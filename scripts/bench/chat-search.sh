@@ -15,18 +15,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib/env.sh
-profile=${BENCH_PROFILE:-release}
-# The whole workspace, as scripts/setup builds it (a subset would unify other features).
-if [ "$profile" = dev ]; then scripts/setup >&2; else cargo build --locked --workspace --profile "$profile" >&2; fi
-bin="$CARGO_TARGET_DIR/$([ "$profile" = dev ] && echo debug || echo "$profile")"
-# A debug build keeps far more pages resident: the limits of ephitup.toml raised, as scripts/up does.
-if [ "$profile" = dev ]; then
-  while IFS='=' read -r name value; do
-    [[ $name =~ ^[A-Z_]+$ ]] && [[ -z ${!name:-} ]] && export "$name=$value"
-  done < scripts/lib/debug-limits.env
-fi
+source scripts/lib/bench.sh
+bench_build
+debug_limits
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 data=$(mktemp -d)
 export DATA_PATH="$data" SURREAL_PORT=$(free_port) API_PORT=$(free_port) PORT=$(free_port)
 export SURREAL_URL="ws://127.0.0.1:$SURREAL_PORT" SURREAL_USER=root SURREAL_PASSWORD=root

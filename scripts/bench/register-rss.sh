@@ -12,11 +12,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib/env.sh
-profile=${BENCH_PROFILE:-dev}
-if [ "$profile" = release ]; then cargo build --locked --workspace --release >&2; fi
-bin="$CARGO_TARGET_DIR/$([ "$profile" = dev ] && echo debug || echo "$profile")"
+source scripts/lib/bench.sh
+bench_build dev
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 data=$(mktemp -d)
 export DATA_PATH="$data" SURREAL_PORT=$(free_port) API_PORT=$(free_port) PORT=$(free_port)
 export EPHITUP_LOG_FORMAT=json

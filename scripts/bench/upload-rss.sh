@@ -9,13 +9,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib/env.sh
-profile=${BENCH_PROFILE:-release}
-if [ "$profile" = dev ]; then cargo build --locked --workspace >&2; else cargo build --locked --workspace --profile "$profile" >&2; fi
-bin="$CARGO_TARGET_DIR/$([ "$profile" = dev ] && echo debug || echo "$profile")"
+source scripts/lib/bench.sh
+bench_build
 uploads=${BENCH_UPLOADS:-8}
 mib=${BENCH_UPLOAD_MIB:-45}
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 data=$(mktemp -d)
 db_port=$(free_port); api_port=$(free_port)
 export SURREAL_URL="ws://127.0.0.1:$db_port" SURREAL_USER=root SURREAL_PASSWORD=bench-password

@@ -52,6 +52,10 @@ struct Args {
     /// concurrency, half note writes and half `GET /api/health`, then the answers by status.
     #[arg(long, value_parser = humantime::parse_duration)]
     flood: Option<Duration>,
+    /// In the flood, a client answered 503 sends again at once instead of waiting the
+    /// answer's `Retry-After` (at most 5 s) as HTTP asks of clients.
+    #[arg(long)]
+    flood_ignore_retry_after: bool,
     /// Instead of the benchmark: the SDK stall. This many queries are handed at once to one
     /// bare SDK connection, then to the pool (bounded room per connection), each behind a
     /// probe query sent first; prints when the probe's answer arrived and when the last did.
@@ -209,7 +213,7 @@ async fn main() -> anyhow::Result<()> {
         (api, owner)
     };
     if let Some(length) = args.flood {
-        return flood(&writer, most, length).await;
+        return flood(&writer, most, length, !args.flood_ignore_retry_after).await;
     }
     if let Some(fake_ai) = args.chat_search {
         let db = ephitup_store::connect_app(&ephitup_store::DbSettings::from_env()?).await?;
@@ -411,7 +415,7 @@ async fn stall(queries: usize) -> anyhow::Result<()> {
 
 /// `clients` tasks for `length`, each back to back: even ones write notes, odd ones ask
 /// `/api/health`; prints how many answers had each status (0: no answer at all).
-async fn flood(api: &Api, clients: usize, length: Duration) -> anyhow::Result<()> {
+async fn flood(api: &Api, clients: usize, length: Duration, honor_retry_after: bool) -> anyhow::Result<()> {
     let nb = api.call(Method::POST, "/notebooks", Some(&json!({"name": "Flood"}))).await?;
     let nb = nb["id"].as_str().context("no notebook id")?.to_string();
     let deadline = Instant::now() + length;
@@ -435,16 +439,25 @@ async fn flood(api: &Api, clients: usize, length: Duration) -> anyhow::Result<()
                         )
                     };
                     let Ok(request) = request else { continue };
-                    let status = match tokio::time::timeout(Duration::from_secs(30), api.client.request(request)).await
-                    {
-                        Ok(Ok(response)) => {
-                            let status = response.status().as_u16();
-                            let _ = response.into_body().collect().await;
-                            status
-                        }
-                        _ => 0,
-                    };
+                    let (status, retry_after) =
+                        match tokio::time::timeout(Duration::from_secs(30), api.client.request(request)).await {
+                            Ok(Ok(response)) => {
+                                let status = response.status().as_u16();
+                                let retry_after = response
+                                    .headers()
+                                    .get("retry-after")
+                                    .and_then(|v| v.to_str().ok())
+                                    .and_then(|v| v.trim().parse::<u64>().ok());
+                                let _ = response.into_body().collect().await;
+                                (status, retry_after)
+                            }
+                            _ => (0, None),
+                        };
                     *seen.entry((what, status)).or_default() += 1;
+                    if let (true, 503, Some(secs)) = (honor_retry_after, status, retry_after) {
+                        let pause = Duration::from_secs(secs.min(5));
+                        tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
+                    }
                 }
                 seen
             })
@@ -456,7 +469,8 @@ async fn flood(api: &Api, clients: usize, length: Duration) -> anyhow::Result<()
             *total.entry(key).or_default() += n;
         }
     }
-    println!("flood: {clients} clients for {}\n", humantime::format_duration(length));
+    let retries = if honor_retry_after { "each waiting a 503's Retry-After" } else { "none waiting after a 503" };
+    println!("flood: {clients} clients for {} ({retries})\n", humantime::format_duration(length));
     println!("| request | status | answers |");
     println!("|---|---|---|");
     for ((what, status), n) in &total {

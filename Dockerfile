@@ -25,6 +25,11 @@ RUN cargo chef prepare --recipe-path recipe.json
 FROM chef AS builder
 COPY --from=planner /src/recipe.json recipe.json
 RUN cargo chef cook --release --locked --workspace --recipe-path recipe.json
+# `ephitup`'s own profile (`supervisor`, below) has its own build of its dependencies: cooked
+# here too, or every change of our sources would compile them again. Its own layer, so that a
+# change here does not cook the hour of release dependencies above again.
+# hadolint ignore=DL3059
+RUN cargo chef cook --profile supervisor --locked -p ephitup --bin ephitup --recipe-path recipe.json
 COPY . .
 # `ephitup` stays resident for the container's whole life: its own profile (fat LTO, one
 # codegen unit) keeps it small; it shares no heavy dependency with the services.

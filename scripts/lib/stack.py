@@ -255,9 +255,11 @@ def http(method, url, body=None, token=None, timeout=30, raw=False):
 class FakeAi:
     """`ephitup-fake-ai`: the local stand-in for an OpenAI-compatible provider."""
 
-    def __init__(self, key):
+    def __init__(self, key, prefix=()):
+        """`prefix`: a command to run it under, e.g. `nsenter -t PID -n` to listen on the
+        loopback of another network namespace (a container's; scripts/image-test)."""
         self.key = key
-        self.process = subprocess.Popen([str(bin_dir() / "ephitup-fake-ai"), "--port", "0", "--key", key],
+        self.process = subprocess.Popen([*prefix, str(bin_dir() / "ephitup-fake-ai"), "--port", "0", "--key", key],
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.process.stdout.readline()
         if "listening on" not in line:

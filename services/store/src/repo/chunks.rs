@@ -123,10 +123,7 @@ pub async fn replace(
 ) -> Result<(), StoreError> {
     let owner_k = owner_key(owner)?;
     let key = RecordKey::parse(item_type.table(), item_id).ok_or(StoreError::NotFound)?;
-    let parent = match item_type {
-        ItemType::Insight => "$row.source",
-        _ => "$row.id",
-    };
+    let parent = parent_of(item_type);
     let batches: Vec<&[String]> = if chunks.is_empty() { vec![&[]] } else { chunks.chunks(BATCH).collect() };
     let last = batches.len() - 1;
     for (n, batch) in batches.into_iter().enumerate() {
@@ -176,19 +173,8 @@ pub async fn replace(
 
 /// The text of one of the owner's items, to chunk it again.
 pub async fn item_text(db: &Db, owner: &str, item_type: ItemType, item_id: &str) -> Result<String, StoreError> {
-    let owner_k = owner_key(owner)?;
-    let key = RecordKey::parse(item_type.table(), item_id).ok_or(StoreError::NotFound)?;
-    let field = text_field(item_type);
-    let text: Vec<Option<String>> = rows(
-        db,
-        &format!(
-            "SELECT VALUE {field} FROM type::record('{}', $key) WHERE owner = type::record('user', $owner)",
-            item_type.table()
-        ),
-        vec![("key", json!(key.as_str())), ("owner", json!(owner_k.as_str()))],
-    )
-    .await?;
-    text.into_iter().next().map(Option::unwrap_or_default).ok_or(StoreError::NotFound)
+    let found = texts(db, owner, item_type, &[item_id.to_string()]).await?;
+    found.into_iter().next().map(|(_, text)| text).ok_or(StoreError::NotFound)
 }
 
 /// One chunk to embed.
@@ -511,16 +497,20 @@ pub struct Include {
 
 /// An item a rebuild covers, with the length of its text (characters), so the worker can
 /// group small items into shared calls and take large ones alone.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RebuildItem {
-    #[serde(skip, default = "source_type")]
     pub item_type: ItemType,
     pub id: String,
     pub chars: usize,
 }
 
-fn source_type() -> ItemType {
-    ItemType::Source
+/// The SurrealQL (inside a statement binding `$row`, the item's `id` and `source`) of the
+/// source or note a chunk of an item of `item_type` points at.
+fn parent_of(item_type: ItemType) -> &'static str {
+    match item_type {
+        ItemType::Insight => "$row.source",
+        _ => "$row.id",
+    }
 }
 
 /// The field of an item's text.
@@ -550,7 +540,12 @@ pub async fn rebuild_items(db: &Db, owner: &str, all: bool, include: &Include) -
                 item_type.as_str()
             )
         };
-        let found: Vec<RebuildItem> = rows(
+        #[derive(Deserialize)]
+        struct Found {
+            id: String,
+            chars: usize,
+        }
+        let found: Vec<Found> = rows(
             db,
             &format!(
                 "LET $o = type::record('user', $owner);
@@ -560,7 +555,7 @@ pub async fn rebuild_items(db: &Db, owner: &str, all: bool, include: &Include) -
             vec![("owner", json!(owner_k.as_str()))],
         )
         .await?;
-        items.extend(found.into_iter().map(|i| RebuildItem { item_type, ..i }));
+        items.extend(found.into_iter().map(|f| RebuildItem { item_type, id: f.id, chars: f.chars }));
     }
     Ok(items)
 }
@@ -608,10 +603,7 @@ pub async fn replace_many(
     items: &[(String, Vec<String>)],
 ) -> Result<Vec<Vec<String>>, StoreError> {
     let owner_k = owner_key(owner)?;
-    let parent = match item_type {
-        ItemType::Insight => "$row.source",
-        _ => "$row.id",
-    };
+    let parent = parent_of(item_type);
     let bind: Vec<Value> = items
         .iter()
         .map(|(id, chunks)| {

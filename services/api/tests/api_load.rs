@@ -9,22 +9,13 @@
 mod support;
 
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::Digest;
-use support::Api;
-
-/// Waits until `check` holds (polling), failing after a minute with `what`.
-async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+use support::{Api, until};
 
 fn ids(list: &Value) -> Vec<String> {
     list.as_array().expect("a list").iter().map(|n| n["id"].as_str().unwrap().to_string()).collect()

@@ -214,3 +214,17 @@ impl Drop for Worker {
         let _ = self.child.wait();
     }
 }
+
+/// Waits until `check` holds (polling), failing after a minute with `what`.
+pub async fn until(what: &str, check: impl AsyncFnMut() -> bool) {
+    until_within(what, std::time::Duration::from_secs(60), check).await
+}
+
+/// Waits until `check` holds (polling), failing after `timeout` with `what`.
+pub async fn until_within(what: &str, timeout: std::time::Duration, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !check().await {
+        assert!(std::time::Instant::now() < deadline, "timed out after {timeout:?} waiting for: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

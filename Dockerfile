@@ -33,7 +33,10 @@ RUN cargo chef cook --profile supervisor --locked -p ephitup --bin ephitup --rec
 COPY . .
 # `ephitup` stays resident for the container's whole life: its own profile (fat LTO, one
 # codegen unit) keeps it small; it shares no heavy dependency with the services.
-RUN cargo build --release --locked --workspace --bins \
+# Only the shipped binaries; `--workspace` keeps the features the cook above resolved (a
+# narrower package selection would resolve others and build the dependencies again).
+RUN cargo build --release --locked --workspace \
+      --bin ephitup-db --bin ephitup-api --bin ephitup-worker --bin ephitup-proxy \
  && cargo build --profile supervisor --locked -p ephitup --bin ephitup \
  && mkdir -p /out/bin \
  && cp target/supervisor/ephitup /out/bin/ \

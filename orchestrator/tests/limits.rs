@@ -1,7 +1,8 @@
 //! Memory limits (`limits = { memory = ... }`): over the limit, a service is stopped and
 //! restarted by its policy, with an event naming the limit; by the kernel (a child cgroup of
 //! ephitup's own) where its cgroup is writable, else (or with `EPHITUP_MEMORY_LIMITS=sample`)
-//! by sampling the group's RSS. A service under its limit is left alone.
+//! by sampling the memory the group holds (its RSS without file-backed pages). A service under
+//! its limit is left alone.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
@@ -41,6 +42,31 @@ fn sampling_stops_and_restarts_a_service_over_its_limit() {
     let set = Set::up_in(dir, HOG, &[("EPHITUP_MEMORY_LIMITS", "sample")]);
     set.wait_for("the sampling notice", |v| message(v).contains("memory limits: sampled every 250ms"));
     hog_restarted(&set, "memory limit 48 MiB exceeded");
+}
+
+/// A service whose resident memory is mostly a mapped file: 64 MiB read through `mmap`.
+const MAPPER: &str = r#"
+[services.mapper]
+command = ["python3", "-c", "import mmap, time; f = open('mapped.bin', 'rb'); m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ); s = sum(m[i] for i in range(0, len(m), 4096)); print('mapped', s, flush=True); time.sleep(1000)"]
+limits = { memory = "48MiB" }
+"#;
+
+#[test]
+fn sampling_does_not_count_pages_the_kernel_could_drop() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mapped.bin"), vec![1u8; 64 << 20]).unwrap();
+    let set = Set::up_in(dir, &format!("{HOG}{MAPPER}"), &[("EPHITUP_MEMORY_LIMITS", "sample")]);
+    set.wait_line("mapper", "mapped");
+    // The file's pages are resident: counting RSS, the mapper would be over its limit.
+    let resident = instance(&set.status(), "mapper")["memory_bytes"].as_u64().unwrap();
+    assert!(resident > 48 << 20, "{resident} bytes resident");
+    // Two more stops of the hog: the sampler has looked at the mapper since it mapped the file.
+    let hog_starts = || set.events("hog").iter().filter(|v| is_start(v, "hog")).count();
+    let before = hog_starts();
+    eventually("two more hog restarts", || hog_starts() >= before + 2);
+    let mapper = instance(&set.status(), "mapper");
+    assert_eq!(mapper["restarts"], 0, "{mapper}");
+    assert_eq!(mapper["state"], "running", "{mapper}");
 }
 
 #[test]

@@ -3,7 +3,14 @@
 //! leads a group of its own). One pass over `/proc` answers for every group at once, so a
 //! scrape costs the same however many services there are.
 //!
-//! `/proc/PID/stat` is parsed by hand: three fields of one line do not need a crate.
+//! A memory limit that is sampled ([`held_by_group`]) counts less than RSS: only the pages the
+//! kernel cannot give back without swap (anonymous and shared memory, `RssAnon + RssShmem` of
+//! `/proc/PID/status`). File-backed pages (the program's own code, mapped files) are re-read
+//! from disk when needed, and a kernel-enforced limit reclaims them before it kills anyone: a
+//! program whose 120 MB binary is resident is not over a 100 MiB limit for it.
+//!
+//! `/proc/PID/stat` and the two `status` lines are parsed by hand: a few fields of two files
+//! do not need a crate.
 
 use std::collections::HashMap;
 #[cfg(test)]
@@ -51,37 +58,54 @@ pub fn of_groups(leaders: &[i32]) -> HashMap<i32, Usage> {
     let mut groups = HashMap::new();
     for &leader in leaders {
         let mut total = Usage::default();
-        let mut stack = vec![leader];
-        let mut seen = 0usize;
-        while let Some(pid) = stack.pop() {
-            seen += 1;
-            if seen > MAX_TREE {
-                break;
-            }
-            let Ok(stat) = std::fs::read(format!("/proc/{pid}/stat")) else { continue };
-            let Some((pgrp, usage)) = parse_stat(&stat, page, tick) else { continue };
-            if pgrp == leader {
-                total.rss_bytes += usage.rss_bytes;
-                total.cpu_seconds += usage.cpu_seconds;
-            }
-            let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { continue };
-            for task in tasks.flatten() {
-                let Ok(children) = std::fs::read_to_string(task.path().join("children")) else { continue };
-                stack.extend(children.split_ascii_whitespace().filter_map(|c| c.parse::<i32>().ok()));
-            }
-        }
+        walk_group(leader, page, tick, |_, usage| {
+            total.rss_bytes += usage.rss_bytes;
+            total.cpu_seconds += usage.cpu_seconds;
+        });
         groups.insert(leader, total);
     }
     groups
 }
 
+/// The memory held by the group led by `pgid` that the kernel cannot reclaim: anonymous and
+/// shared pages of each member (see the module docs), in bytes. A member whose `status` has no
+/// such lines (a kernel before 4.5) counts its whole RSS.
+pub fn held_by_group(pgid: i32) -> u64 {
+    let mut held = 0;
+    walk_group(pgid, page_size(), clock_ticks(), |pid, usage| {
+        held += std::fs::read(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|status| held_in_status(&status))
+            .unwrap_or(usage.rss_bytes);
+    });
+    held
+}
+
+/// Calls `member` with the pid and usage of each process of `leader`'s tree that is in its
+/// group.
+fn walk_group(leader: i32, page: u64, tick: f64, mut member: impl FnMut(i32, Usage)) {
+    let mut stack = vec![leader];
+    let mut seen = 0usize;
+    while let Some(pid) = stack.pop() {
+        seen += 1;
+        if seen > MAX_TREE {
+            break;
+        }
+        let Ok(stat) = std::fs::read(format!("/proc/{pid}/stat")) else { continue };
+        let Some((pgrp, usage)) = parse_stat(&stat, page, tick) else { continue };
+        if pgrp == leader {
+            member(pid, usage);
+        }
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { continue };
+        for task in tasks.flatten() {
+            let Ok(children) = std::fs::read_to_string(task.path().join("children")) else { continue };
+            stack.extend(children.split_ascii_whitespace().filter_map(|c| c.parse::<i32>().ok()));
+        }
+    }
+}
+
 /// Processes walked in one group's tree at most (a fork bomb does not stall a scrape).
 const MAX_TREE: usize = 100_000;
-
-/// The usage of one group (its leader's process tree).
-pub fn of_group(pgid: i32) -> Usage {
-    of_groups(&[pgid]).get(&pgid).copied().unwrap_or_default()
-}
 
 /// The group id and usage in one `/proc/PID/stat` line. Fields after the command (which is
 /// in parentheses and may hold spaces or parentheses, hence the last `)`): state (3), ppid,
@@ -96,6 +120,18 @@ fn parse_stat(stat: &[u8], page: u64, tick: f64) -> Option<(i32, Usage)> {
     let ticks: i64 = (14..=17).filter_map(field).map(|t| t.max(0)).sum();
     let rss_pages = u64::try_from(field(24)?.max(0)).ok()?;
     Some((pgrp, Usage { rss_bytes: rss_pages * page, cpu_seconds: ticks as f64 / tick }))
+}
+
+/// `RssAnon + RssShmem` of a `/proc/PID/status`, in bytes; `None` without an `RssAnon` line.
+fn held_in_status(status: &[u8]) -> Option<u64> {
+    let status = std::str::from_utf8(status).ok()?;
+    let kib = |key: &str| {
+        status.lines().find_map(|line| {
+            let value = line.strip_prefix(key)?.strip_prefix(':')?.trim().strip_suffix("kB")?;
+            value.trim().parse::<u64>().ok()
+        })
+    };
+    Some((kib("RssAnon")? + kib("RssShmem").unwrap_or(0)) * 1024)
 }
 
 fn page_size() -> u64 {
@@ -128,6 +164,17 @@ mod tests {
     }
 
     #[test]
+    fn held_memory_is_anonymous_and_shared_pages() {
+        let status =
+            b"Name:\tdb\nVmRSS:\t  130000 kB\nRssAnon:\t    9000 kB\nRssFile:\t  120000 kB\nRssShmem:\t    1000 kB\n";
+        assert_eq!(held_in_status(status), Some(10_000 * 1024));
+        assert_eq!(held_in_status(b"Name:\told\nVmRSS:\t 100 kB\n"), None);
+        // This kernel has the lines, and this process holds some anonymous memory.
+        let own = std::fs::read("/proc/self/status").unwrap();
+        assert!(held_in_status(&own).unwrap() > 0);
+    }
+
+    #[test]
     fn a_group_is_counted_through_its_tree() {
         // A child in a group of its own, with a grandchild in the same group.
         let mut child = std::process::Command::new("sh")
@@ -146,7 +193,7 @@ mod tests {
         let measure = || {
             let leader = std::fs::read(format!("/proc/{pgid}/stat")).unwrap();
             let (_, alone) = parse_stat(&leader, page_size(), clock_ticks()).unwrap();
-            (of_group(pgid), alone)
+            (of_groups(&[pgid])[&pgid], alone)
         };
         let (mut walked, mut alone) = measure();
         while walked.rss_bytes <= alone.rss_bytes && std::time::Instant::now() < deadline {

@@ -1,8 +1,9 @@
 //! Memory limits of services: how they are enforced in this run (decided once, at the first
 //! service with a limit, and said in the log), and the watch that tells an instance it went
 //! over. By the kernel when `ephitup`'s cgroup is writable ([`crate::process::cgroup`]);
-//! otherwise, or when `EPHITUP_MEMORY_LIMITS=sample`, by sampling the RSS of the instance's
-//! process group every [`SAMPLE_EVERY`].
+//! otherwise, or when `EPHITUP_MEMORY_LIMITS=sample`, by sampling the memory the instance's
+//! process group holds every [`SAMPLE_EVERY`]: its RSS without file-backed pages, which the
+//! kernel would reclaim before killing ([`usage::held_by_group`]).
 //!
 //! One task looks at every limited instance on each tick (and sleeps without a timer when none
 //! is limited): an idle set wakes once per tick, not once per service, and touches only the
@@ -111,7 +112,7 @@ pub fn size(bytes: u64) -> String {
 impl Limits {
     /// Watches the instance led by `pgid` until it goes over `limit` (the answer names the
     /// limit) or the receiver is dropped: the kernel killed one of its processes (`cgroup`,
-    /// compared with `oom_before`), or its sampled RSS is above the limit.
+    /// compared with `oom_before`), or the memory it holds (sampled) is above the limit.
     pub fn watch(&self, limit: u64, pgid: i32, cgroup: Option<&Cgroup>, oom_before: u64) -> oneshot::Receiver<String> {
         let (over, answer) = oneshot::channel();
         let cgroup = cgroup.map(|g| (g.clone(), oom_before));
@@ -157,12 +158,12 @@ fn over(w: &Watch) -> Option<String> {
     match &w.cgroup {
         Some((group, oom_before)) => (group.oom_kills() > *oom_before).then(|| killed_message(w.limit)),
         None => {
-            let rss = usage::of_group(w.pgid).rss_bytes;
-            (rss > w.limit).then(|| {
+            let held = usage::held_by_group(w.pgid);
+            (held > w.limit).then(|| {
                 format!(
-                    "memory limit {} exceeded ({} resident)",
+                    "memory limit {} exceeded ({} resident, file-backed pages not counted)",
                     size(w.limit),
-                    bytesize::ByteSize::b(rss).display().iec()
+                    bytesize::ByteSize::b(held).display().iec()
                 )
             })
         }

@@ -417,6 +417,8 @@ test("the UI works end to end through the proxy", async (t) => {
 
   await t.test("a notebook is archived, found among the archived, and deleted", async () => {
     await page.getByRole("link", { name: "Notebooks" }).click();
+    // The list is shown already: typed into before the new one lands, the form would be lost.
+    await page.locator("main:not([aria-busy])").waitFor();
     await page.getByLabel("Name").fill("Scratch");
     await page.getByRole("button", { name: "Create notebook" }).click();
     await page.getByRole("heading", { name: "Scratch" }).waitFor();

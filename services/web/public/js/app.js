@@ -48,9 +48,21 @@ async function loadMe() {
   return me;
 }
 
+// While a view loads, the one on screen is marked busy (`aria-busy`): assistive technology
+// waits for the new one, and so can a test, rather than typing into a form about to go.
 async function render() {
   current.abort();
   current = new AbortController();
+  const mine = current;
+  main.setAttribute("aria-busy", "true");
+  try {
+    await renderView();
+  } finally {
+    if (current === mine) main.removeAttribute("aria-busy");
+  }
+}
+
+async function renderView() {
   clearError();
   const path = decodeURIComponent(location.pathname);
   const match = routes.find(([re]) => re.test(path));

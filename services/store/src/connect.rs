@@ -2,13 +2,20 @@
 //! timeout passes, so a service started alongside the database just waits for it.
 //!
 //! The app's programs hold a small pool of WebSocket connections ([`Db`]), each with a bound
-//! on the queries it has in flight. Two reasons, both from how SurrealDB 3.3.5 works:
+//! on the queries it has in flight, and lends them out. Three reasons, all from how SurrealDB
+//! 3.3.5 works:
 //! - the server runs every query of one WebSocket connection on one task (the connection's
 //!   read loop polls them all), so one connection uses at most one core of the database;
 //! - the SDK's router (one task per connection) prefers sending new requests over reading
 //!   answers (`biased` select, unbounded request channel): while requests keep arriving, no
 //!   answer is read and every query in flight waits — the "stall under a flood". With a
-//!   bound per connection the request queue drains and the router reads again.
+//!   bound per connection the request queue drains and the router reads again;
+//! - a clone of an SDK handle (`Surreal::clone`) is a new session on the server, set up by
+//!   replaying the sign-in and namespace of the original: the server verifies the root
+//!   password again (argon2: ~20 ms of CPU and 19 MiB of memory each). A handle per query
+//!   made every query cost that, and concurrent ones held 19 MiB each in the database, which
+//!   its memory limit then stopped. So the pool lends its handles ([`Db::acquire`]) and
+//!   nothing clones them.
 //!
 //! After a dropped connection (a database crash or restart) the SDK reconnects by itself
 //! (every second) and replays the sign-in and namespace; queries in flight then fail with a
@@ -63,15 +70,20 @@ impl Db {
     /// A connection with room for one more query (the least busy one), and the permit that
     /// holds the room until it is dropped; waits while every connection is full. `None` only
     /// if the pool was closed (it never is).
-    pub async fn acquire(&self) -> Option<(Surreal<Any>, OwnedSemaphorePermit)> {
+    ///
+    /// The connection is lent, never cloned: a clone of a `Surreal` handle is a new session on
+    /// the server, which replays the sign-in (an argon2 verification of the root password:
+    /// ~20 ms of the database's CPU and 19 MiB of its memory) and the namespace (see the
+    /// module's doc).
+    pub async fn acquire(&self) -> Option<(&Surreal<Any>, OwnedSemaphorePermit)> {
         let freest = self.conns.iter().max_by_key(|c| c.room.available_permits())?;
         if let Ok(permit) = Arc::clone(&freest.room).try_acquire_owned() {
-            return Some((freest.client.clone(), permit));
+            return Some((&freest.client, permit));
         }
         // All full: queue on the connections in turn.
         let conn = &self.conns[self.next.fetch_add(1, Ordering::Relaxed) % self.conns.len()];
         let permit = Arc::clone(&conn.room).acquire_owned().await.ok()?;
-        Some((conn.client.clone(), permit))
+        Some((&conn.client, permit))
     }
 
     /// How many connections the pool holds.

@@ -54,6 +54,7 @@ pub async fn serve() -> anyhow::Result<()> {
         migrations,
         health,
         users: Arc::default(),
+        streams: sse::Streams::new(settings.max_streams),
         settings: Arc::new(settings),
     };
     let bind = state.settings.bind;

@@ -43,6 +43,8 @@ pub struct ApiSettings {
     pub max_in_flight: usize,
     /// `API_QUEUE_TIMEOUT_MS`, default 1000: how long a request waits for room before its 503.
     pub queue_timeout: std::time::Duration,
+    /// `API_MAX_STREAMS`, default 16: answers streamed at once (chat, ask); more get 503.
+    pub max_streams: usize,
 }
 
 impl ApiSettings {
@@ -70,6 +72,7 @@ impl std::fmt::Debug for ApiSettings {
             .field("admin_emails", &self.admin_emails)
             .field("max_in_flight", &self.max_in_flight)
             .field("queue_timeout", &self.queue_timeout)
+            .field("max_streams", &self.max_streams)
             .finish()
     }
 }
@@ -149,11 +152,13 @@ impl ApiSettings {
         };
         let max_in_flight = number("API_MAX_IN_FLIGHT", 64, 1..=100_000)? as usize;
         let queue_timeout = std::time::Duration::from_millis(number("API_QUEUE_TIMEOUT_MS", 1000, 0..=600_000)?);
+        let max_streams = number("API_MAX_STREAMS", 16, 1..=10_000)? as usize;
         Ok(Self {
             admin_emails,
             bind,
             max_in_flight,
             queue_timeout,
+            max_streams,
             jwt_secret,
             jwt_expires_minutes,
             allow_registration,

@@ -3,15 +3,24 @@
 //! work to [`stream`], which runs it on a task with an [`Events`] sender. When the client goes
 //! away the response body is dropped, the channel closes and the work is dropped at once — an
 //! upstream model call with it, which closes that connection.
+//!
+//! A stream outlives the in-flight bound of `layers::shed`, which ends when the response's
+//! headers go out, while each holds a prompt of up to a model's window and an upstream
+//! connection for as long as the model writes. So streams have a bound of their own
+//! ([`Streams`], `API_MAX_STREAMS`): a handler reserves a [`Slot`] before its work, the stream's
+//! task holds it to the end, and a stream past the bound is answered `503` with `Retry-After`.
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::sync::Arc;
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+
+use crate::error::ApiError;
 
 /// Events waiting for a slow client, at most; past this the work waits for it.
 const BUFFER: usize = 64;
@@ -36,8 +45,33 @@ impl Events {
     }
 }
 
-/// Runs `work` on its own task and answers with its events as they come.
-pub fn stream<F, Fut>(work: F) -> Response
+/// The streams that may run at once.
+#[derive(Clone)]
+pub struct Streams(Arc<Semaphore>);
+
+/// Room for one stream, held by its task until the stream ends.
+pub struct Slot {
+    _room: OwnedSemaphorePermit,
+}
+
+impl Streams {
+    pub fn new(max: usize) -> Streams {
+        Streams(Arc::new(Semaphore::new(max)))
+    }
+
+    /// A slot, or `503` at once when every one is taken: a stream lasts seconds, longer than a
+    /// request should wait for room.
+    pub fn reserve(&self) -> Result<Slot, ApiError> {
+        Arc::clone(&self.0)
+            .try_acquire_owned()
+            .map(|room| Slot { _room: room })
+            .map_err(|_| ApiError::Unavailable("too many answers are streaming; try again shortly".into()))
+    }
+}
+
+/// Runs `work` on its own task, holding `slot` until it ends, and answers with its events as
+/// they come.
+pub fn stream<F, Fut>(slot: Slot, work: F) -> Response
 where
     F: FnOnce(Events) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
@@ -46,6 +80,7 @@ where
     let watch = tx.clone();
     let task = work(Events(tx));
     tokio::spawn(async move {
+        let _slot = slot;
         tokio::select! {
             () = task => {}
             () = watch.closed() => tracing::debug!("stream: the client went away; its work is dropped"),

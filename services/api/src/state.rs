@@ -36,4 +36,6 @@ pub struct AppState {
     pub health: DbHealth,
     /// Users read recently, for the bearer check of every request.
     pub users: Arc<KnownUsers>,
+    /// Room for answers streamed as server-sent events (`API_MAX_STREAMS`).
+    pub streams: crate::sse::Streams,
 }

@@ -13,7 +13,7 @@ use ephitup_testkit::FakeAi;
 use futures::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::Api;
+use support::{Api, until};
 
 fn done(source: &Value) -> bool {
     source["status"] == "completed" || source["status"] == "failed"
@@ -390,4 +390,68 @@ async fn search_finds_by_text_and_vector_and_ask_answers() {
     assert_eq!(gone["total_count"], 0, "{gone}");
     let (_, gone) = api.call(Method::POST, "/search", Some(&a), Some(query)).await;
     assert!(gone["results"].as_array().unwrap().iter().all(|r| r["id"] != src.as_str()), "{gone}");
+}
+
+/// Streamed answers have a bound of their own (`API_MAX_STREAMS`), since a stream outlives the
+/// in-flight bound: one past it is shed at once with `503` and `Retry-After`, on every
+/// streaming route, while a JSON answer still goes through; a client that hangs up frees its
+/// slot.
+#[tokio::test(flavor = "multi_thread")]
+async fn streams_past_their_bound_are_shed_and_a_hung_up_one_frees_its_slot() {
+    let api = Api::start_with(&[
+        ("ALLOW_PRIVATE_PROVIDER_URLS".into(), "true".into()),
+        ("API_MAX_STREAMS".into(), "1".into()),
+    ]);
+    // A long answer at 100 ms a piece: the first stream lasts half a minute unless cut.
+    let fake = FakeAi::start("sk-chat", &["--stream-delay-ms", "100"]);
+    let (a, model) = user_with_models(&api, &fake, "a@example.com", false).await;
+    let (_, nb) = api.call(Method::POST, "/notebooks", Some(&a), Some(json!({"name": "Streams"}))).await;
+    let session = async || {
+        let (_, s) = api.call(Method::POST, "/chat/sessions", Some(&a), Some(json!({"notebook_id": nb["id"]}))).await;
+        s["id"].as_str().unwrap().to_string()
+    };
+    let (s1, s2) = (session().await, session().await);
+
+    let long = "word ".repeat(300);
+    let mut first =
+        post_stream(&api, "/chat/execute", &a, json!({"session_id": s1, "message": long})).await.bytes_stream();
+    let mut seen = String::new();
+    while !seen.contains("\"token\"") {
+        seen.push_str(&String::from_utf8_lossy(&first.next().await.unwrap().unwrap()));
+    }
+
+    let shed = post_stream(&api, "/chat/execute", &a, json!({"session_id": s2, "message": "hi"})).await;
+    assert_eq!(shed.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(shed.headers()["retry-after"], "1");
+    let detail: Value = shed.json().await.unwrap();
+    assert!(detail["detail"].as_str().unwrap().contains("streaming"), "{detail}");
+    let ask = json!({"question": "q?", "strategy_model": model, "answer_model": model, "final_answer_model": model});
+    assert_eq!(post_stream(&api, "/search/ask", &a, ask).await.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let (_, src) = api
+        .call(
+            Method::POST,
+            "/sources/json",
+            Some(&a),
+            Some(json!({"type": "text", "title": "T", "content": "c", "notebooks": [nb["id"]]})),
+        )
+        .await;
+    let spath = format!("/sources/{}/chat/sessions", src["id"].as_str().unwrap());
+    let (_, ss) = api.call(Method::POST, &spath, Some(&a), Some(json!({}))).await;
+    let message = format!("{spath}/{}/messages", ss["id"].as_str().unwrap());
+    assert_eq!(
+        post_stream(&api, &message, &a, json!({"message": "hi"})).await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+
+    // Not streamed: bounded by the in-flight room only.
+    let (status, conv) =
+        api.call(Method::POST, "/chat/execute", Some(&a), Some(json!({"session_id": s2, "message": "hi"}))).await;
+    assert_eq!(status, StatusCode::OK, "{conv}");
+
+    drop(first);
+    until("the hung-up stream's slot is free", async || {
+        post_stream(&api, "/chat/execute", &a, json!({"session_id": s2, "message": "again"})).await.status()
+            == StatusCode::OK
+    })
+    .await;
 }

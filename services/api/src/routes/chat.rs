@@ -11,6 +11,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use ephitup_store::ai::chat::{ContextReport, Prompt, prompt};
 use ephitup_store::ai::{self, Caller, ModelKind, Provider};
+use ephitup_store::chunks;
 use ephitup_store::records::{ChatMessage, ChatSession, Model};
 use ephitup_store::repo::chat::{self, Scope};
 use ephitup_store::repo::context::{self, Context};
@@ -288,14 +289,18 @@ async fn prepare(
     session: &ChatSession,
     message: &str,
     model_override: Option<&str>,
-    context: &Context,
+    context: Context,
 ) -> ApiResult<Turn> {
     let caller =
         Caller { db: &state.db, secrets: &state.secrets, fallback: &state.ai_fallback, clients: &state.ai_clients };
     let model_id = model_override.filter(|m| !m.is_empty()).or(session.model_override.as_deref());
     let (provider, model) = ai::pick_model(caller, owner, model_id, ModelKind::Chat).await.map_err(model_error)?;
     let history = chat::messages(&state.db, owner, &session.id).await.map_err(store("Chat session"))?;
-    let prompt = prompt(&model.name, context, &history, message);
+    // Counting a context of up to a model's window is CPU work: off the async threads.
+    let (name, text) = (model.name.clone(), message.to_string());
+    let prompt = chunks::on_tokenizer_thread(move || prompt(&name, &context, &history, &text))
+        .await
+        .ok_or_else(|| ApiError::Internal("the prompt could not be built".into()))?;
     chat::add_message(&state.db, owner, &session.id, "human", message, &[]).await.map_err(store("Chat session"))?;
     Ok(Turn { db: state.db.clone(), owner: owner.to_string(), session_id: session.id.clone(), provider, model, prompt })
 }
@@ -381,6 +386,7 @@ async fn answer_streamed(
         (status = 415, description = "Not `application/json`", body = ErrorBody),
         (status = 422, description = "A field of the wrong shape, or an empty message", body = ErrorBody),
         (status = 502, description = "The model or its provider failed", body = ErrorBody),
+        (status = 503, description = "Streamed: too many answers streaming at once (see `Retry-After`)", body = ErrorBody),
     )
 )]
 async fn execute(
@@ -390,6 +396,7 @@ async fn execute(
     Json(body): Json<Execute>,
 ) -> ApiResult<Response> {
     checked_text("message", &body.message, MESSAGE_LIMIT)?;
+    let slot = sse::wanted(&headers).then(|| state.streams.reserve()).transpose()?;
     let owner = user.id();
     let session = chat::get(&state.db, owner, &body.session_id, None).await.map_err(store("Chat session"))?;
     let context = match (&session.notebook_id, &session.source_id) {
@@ -400,13 +407,13 @@ async fn execute(
         (None, Some(source)) => context::of_source(&state.db, owner, source).await.map_err(store("Source"))?,
         (None, None) => Context { sources: Vec::new(), notes: Vec::new() },
     };
-    let turn = prepare(&state, owner, &session, &body.message, body.model_override.as_deref(), &context).await?;
-    if !sse::wanted(&headers) {
+    let turn = prepare(&state, owner, &session, &body.message, body.model_override.as_deref(), context).await?;
+    let Some(slot) = slot else {
         answer_whole(turn).await?;
         let messages = chat::messages(&state.db, owner, &session.id).await.map_err(store("Chat session"))?;
         return Ok(axum::Json(Conversation { session_id: session.id, messages }).into_response());
-    }
-    Ok(sse::stream(move |events| async move {
+    };
+    Ok(sse::stream(slot, move |events| async move {
         events.send(context_event(&turn.prompt.report)).await;
         let token = |p: &str| Some(json!({"type": "token", "content": p}));
         if let Some(message) = answer_streamed(turn, &events, token).await {
@@ -564,6 +571,7 @@ struct SourceMessage {
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not `application/json`", body = ErrorBody),
         (status = 422, description = "A field of the wrong shape, or an empty message", body = ErrorBody),
+        (status = 503, description = "Too many answers streaming at once (see `Retry-After`)", body = ErrorBody),
     )
 )]
 async fn source_message(
@@ -573,15 +581,16 @@ async fn source_message(
     Json(body): Json<SourceMessage>,
 ) -> ApiResult<Response> {
     checked_text("message", &body.message, MESSAGE_LIMIT)?;
+    let slot = state.streams.reserve()?;
     let owner = user.id();
     let session = source_session(&state, owner, id.clone(), &session_id).await?;
     let context = context::of_source(&state.db, owner, &id).await.map_err(store("Source"))?;
     let insight_ids: Vec<String> =
         insights::list(&state.db, owner, &id).await.map_err(store("Source"))?.into_iter().map(|i| i.id).collect();
-    let turn = prepare(&state, owner, &session, &body.message, body.model_override.as_deref(), &context).await?;
+    let turn = prepare(&state, owner, &session, &body.message, body.model_override.as_deref(), context).await?;
     let message = body.message;
     let source_id = session.source_id.clone().unwrap_or(id);
-    Ok(sse::stream(move |events| async move {
+    Ok(sse::stream(slot, move |events| async move {
         events.send(json!({"type": "user_message", "content": message})).await;
         let indicators = json!({"sources": [source_id], "insights": insight_ids, "notes": []});
         events.send(json!({"type": "context_indicators", "data": indicators})).await;

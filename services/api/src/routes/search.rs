@@ -287,11 +287,13 @@ async fn run_ask(
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not `application/json`", body = ErrorBody),
         (status = 422, description = "A field of the wrong shape, or an empty question", body = ErrorBody),
+        (status = 503, description = "Too many answers streaming at once (see `Retry-After`)", body = ErrorBody),
     )
 )]
 async fn ask(State(state): State<AppState>, user: CurrentUser, Json(body): Json<AskRequest>) -> ApiResult<Response> {
+    let slot = state.streams.reserve()?;
     let ask = prepare(&state, user.id(), body).await?;
-    Ok(sse::stream(move |events| async move {
+    Ok(sse::stream(slot, move |events| async move {
         let emit = move |v: Value| -> futures::future::BoxFuture<'static, bool> {
             let events = events.clone();
             Box::pin(async move { events.send(v).await })

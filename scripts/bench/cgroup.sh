@@ -73,7 +73,7 @@ sampler=$!
 restarts() {
   "$bin/ephitup" status -f ephitup.toml --json | python3 -c '
 import json, sys
-print(" ".join(f"{s[\"name\"]}={sum(i[\"restarts\"] for i in s[\"instances\"])}" for s in json.load(sys.stdin)["services"]))'
+print(" ".join("%s=%d" % (s["name"], sum(i["restarts"] for i in s["instances"])) for s in json.load(sys.stdin)["services"]))'
 }
 before=$(restarts || echo "?")
 "$bin/ephitup-loadgen" --api "http://127.0.0.1:$PORT" --concurrency "${BENCH_CLIENTS:-128}" --flood "${BENCH_FLOOD:-60s}" \

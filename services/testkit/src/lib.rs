@@ -61,7 +61,12 @@ pub struct TestDb {
     pub port: u16,
     pub dir: tempfile::TempDir,
     child: Option<Child>,
+    /// The server's `--log` filter; its output goes to `db.log` in `dir` ([`TestDb::log`]).
+    log_filter: &'static str,
 }
+
+/// The log filter that shows every RPC request a server gets: its method and connection id.
+const RPC_LOG: &str = "warn,surrealdb_server::rpc::websocket=debug";
 
 impl TestDb {
     pub const USER: &'static str = "root";
@@ -74,7 +79,11 @@ impl TestDb {
 
     /// Starts a server on the data in `dir` (kept from an earlier server).
     pub fn start_in(dir: tempfile::TempDir) -> TestDb {
-        let mut db = TestDb { port: 0, dir, child: None };
+        Self::start_logging(dir, "warn")
+    }
+
+    fn start_logging(dir: tempfile::TempDir, log_filter: &'static str) -> TestDb {
+        let mut db = TestDb { port: 0, dir, child: None, log_filter };
         for _ in 0..3 {
             db.port = free_port();
             if db.spawn_and_wait() {
@@ -88,12 +97,18 @@ impl TestDb {
     /// Starts the server on its port and data directory; whether it became ready.
     fn spawn_and_wait(&mut self) -> bool {
         let mut child = Command::new(workspace_bin("ephitup-db"))
-            .args(["start", "--bind", &format!("127.0.0.1:{}", self.port), "--log", "warn"])
+            .args(["start", "--bind", &format!("127.0.0.1:{}", self.port), "--log", self.log_filter])
             .arg(format!("rocksdb:{}", self.dir.path().join("db").display()))
             .env("SURREAL_USER", Self::USER)
             .env("SURREAL_PASS", Self::PASSWORD)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(
+                std::fs::File::options()
+                    .create(true)
+                    .append(true)
+                    .open(self.dir.path().join("db.log"))
+                    .expect("the server's log file"),
+            )
             .spawn()
             .expect("spawn ephitup-db");
         let deadline = Instant::now() + READY_TIMEOUT;
@@ -129,7 +144,21 @@ impl TestDb {
     /// Starts a server on a fresh data directory and applies the migrations with the real
     /// `ephitup-api migrate` (which must be built).
     pub fn start_migrated() -> TestDb {
-        let db = Self::start();
+        Self::migrated(Self::start())
+    }
+
+    /// As [`TestDb::start_migrated`], with a log of every RPC request the server gets (its
+    /// method and connection id), read with [`TestDb::log`].
+    pub fn start_migrated_logging_rpc() -> TestDb {
+        Self::migrated(Self::start_logging(tempfile::tempdir().expect("tempdir"), RPC_LOG))
+    }
+
+    /// What the server has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("db.log")).unwrap_or_default()
+    }
+
+    fn migrated(db: TestDb) -> TestDb {
         let out = Command::new(workspace_bin("ephitup-api")).arg("migrate").envs(db.env()).output().expect("migrate");
         assert!(out.status.success(), "migrate failed: {}", String::from_utf8_lossy(&out.stderr));
         db

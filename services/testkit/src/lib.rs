@@ -65,8 +65,10 @@ pub struct TestDb {
     log_filter: &'static str,
 }
 
-/// The log filter that shows every RPC request a server gets: its method and connection id.
-const RPC_LOG: &str = "warn,surrealdb_server::rpc::websocket=debug";
+/// The log level at which a server logs every RPC request it gets with its method and
+/// connection id (the fields of its `rpc/call` span, which a filter for the request's own
+/// target alone leaves out).
+const RPC_LOG: &str = "debug";
 
 impl TestDb {
     pub const USER: &'static str = "root";

@@ -53,7 +53,8 @@ async fn queries_through_the_pool_never_sign_in_again() {
         assert!(Instant::now() < deadline, "the server did not log the queries: {per:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    assert!(!per_connection.is_empty() && per_connection.len() <= 2, "{per_connection:?}");
+    // The pool's two connections, and the migration runner's.
+    assert!(per_connection.len() <= 3, "{per_connection:?}");
     for (conn, methods) in &per_connection {
         assert_eq!(methods.get("signin"), Some(&1), "connection {conn} signed in more than once: {methods:?}");
     }

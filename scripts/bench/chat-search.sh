@@ -10,7 +10,7 @@
 #
 # Usage (from the repository root): bash scripts/bench/chat-search.sh
 # Knobs: BENCH_PROFILE (release; `dev` for a quick functional run), BENCH_DURATION (10s),
-#        BENCH_CONCURRENCY (1,16), BENCH_BIG (10000 notes), BENCH_SOURCE_CHUNKS (1000),
+#        BENCH_CONCURRENCY (1,16), BENCH_BIG (10000 notes), BENCH_SOURCE_CHUNKS (500),
 #        BENCH_SAMPLES (50 chat answers per row), BENCH_STREAM_DELAY_MS (20), BENCH_DIM (256).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -48,4 +48,4 @@ echo "profile: $profile; $(nproc) cores; $(uname -sr)"
 "$bin/ephitup-loadgen" --api "http://127.0.0.1:$API_PORT" --proxy "http://127.0.0.1:$PORT" \
   --chat-search "http://127.0.0.1:$fake_port/v1" --fake-key sk-bench \
   --duration "${BENCH_DURATION:-10s}" --concurrency "${BENCH_CONCURRENCY:-1,16}" --big "${BENCH_BIG:-10000}" \
-  --source-chunks "${BENCH_SOURCE_CHUNKS:-1000}" --samples "${BENCH_SAMPLES:-50}"
+  --source-chunks "${BENCH_SOURCE_CHUNKS:-500}" --samples "${BENCH_SAMPLES:-50}"

@@ -275,3 +275,37 @@ async fn each_request_gets_one_access_log_line() {
     assert_eq!((lines[1]["status"].as_u64(), lines[1]["user"].as_str()), (Some(401), Some("-")));
     assert!(!api.log().contains("hunter2"), "the query string is never logged");
 }
+
+/// The load bounds are the operator's: a value out of range or not a number stops the API at
+/// start with an error that names the variable, before anything is served.
+#[test]
+fn a_bad_load_bound_stops_the_api_naming_it() {
+    let data = tempfile::tempdir().unwrap();
+    for (name, value) in [("API_MAX_STREAMS", "0"), ("API_MAX_STREAMS", "lots"), ("API_MAX_IN_FLIGHT", "0")] {
+        let mut child = std::process::Command::new(ephitup_testkit::workspace_bin("ephitup-api"))
+            .arg("serve")
+            .env("JWT_SECRET", support::JWT_SECRET)
+            .env("DATA_PATH", data.path())
+            .env("API_BIND", format!("127.0.0.1:{}", ephitup_testkit::free_port()))
+            .env(name, value)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + std::time::Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("{name}={value}: the API started");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert!(!status.success(), "{name}={value}: {stderr}");
+        assert!(stderr.contains(name) && stderr.contains(value), "{name}={value}: {stderr}");
+    }
+}

@@ -71,10 +71,8 @@ impl Db {
     /// holds the room until it is dropped; waits while every connection is full. `None` only
     /// if the pool was closed (it never is).
     ///
-    /// The connection is lent, never cloned: a clone of a `Surreal` handle is a new session on
-    /// the server, which replays the sign-in (an argon2 verification of the root password:
-    /// ~20 ms of the database's CPU and 19 MiB of its memory) and the namespace (see the
-    /// module's doc).
+    /// The connection is lent, never cloned: a clone is a new server session that signs in
+    /// again (see the module's doc).
     pub async fn acquire(&self) -> Option<(&Surreal<Any>, OwnedSemaphorePermit)> {
         let freest = self.conns.iter().max_by_key(|c| c.room.available_permits())?;
         if let Ok(permit) = Arc::clone(&freest.room).try_acquire_owned() {

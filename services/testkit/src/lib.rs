@@ -108,7 +108,7 @@ impl TestDb {
                 std::fs::File::options()
                     .create(true)
                     .append(true)
-                    .open(self.dir.path().join("db.log"))
+                    .open(self.log_path())
                     .expect("the server's log file"),
             )
             .spawn()
@@ -157,7 +157,11 @@ impl TestDb {
 
     /// What the server has logged so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("db.log")).unwrap_or_default()
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("db.log")
     }
 
     fn migrated(db: TestDb) -> TestDb {

@@ -59,7 +59,7 @@ struct ContextResponse {
     security(("bearer" = [])),
     request_body = ContextRequest,
     responses(
-        (status = 200, description = "The context with its size in characters and `o200k_base` tokens", body = ContextResponse),
+        (status = 200, description = "The context with its size in characters and tokens (`cl100k_base`)", body = ContextResponse),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "The notebook, or a chosen source or note, is not the caller's", body = ErrorBody),

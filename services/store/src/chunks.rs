@@ -5,7 +5,7 @@
 //!
 //! One encoding, loaded once per process: its tables are 21 MiB resident (28 MiB at their
 //! peak while built), `o200k_base`'s 42 MiB more, and every process here runs under a memory
-//! limit (the worker's is 56 MiB). Current chat models count in `o200k_base`, which makes
+//! limit (the worker's is 64 MiB). Current chat models count in `o200k_base`, which makes
 //! fewer tokens of the same text: a count in `cl100k_base` is on the safe side of a model's
 //! window, a few percent high for English.
 //!

@@ -9,6 +9,7 @@ pub mod error;
 pub mod json;
 pub mod layers;
 pub mod openapi;
+pub mod room;
 pub mod routes;
 pub mod settings;
 pub mod sse;
@@ -55,6 +56,11 @@ pub async fn serve() -> anyhow::Result<()> {
         health,
         users: Arc::default(),
         streams: sse::Streams::new(settings.max_streams),
+        searches: room::Room::new(
+            settings.max_searches,
+            settings.queue_timeout,
+            "too many searches are running; try again shortly",
+        ),
         settings: Arc::new(settings),
     };
     let bind = state.settings.bind;

@@ -45,6 +45,9 @@ pub struct ApiSettings {
     pub queue_timeout: std::time::Duration,
     /// `API_MAX_STREAMS`, default 16: answers streamed at once (chat, ask); more get 503.
     pub max_streams: usize,
+    /// `API_MAX_SEARCHES`, default 4: searches run in the database at once (also those of an
+    /// ask); one more waits up to `API_QUEUE_TIMEOUT_MS`, then gets 503.
+    pub max_searches: usize,
 }
 
 impl ApiSettings {
@@ -73,6 +76,7 @@ impl std::fmt::Debug for ApiSettings {
             .field("max_in_flight", &self.max_in_flight)
             .field("queue_timeout", &self.queue_timeout)
             .field("max_streams", &self.max_streams)
+            .field("max_searches", &self.max_searches)
             .finish()
     }
 }
@@ -153,12 +157,14 @@ impl ApiSettings {
         let max_in_flight = number("API_MAX_IN_FLIGHT", 64, 1..=100_000)? as usize;
         let queue_timeout = std::time::Duration::from_millis(number("API_QUEUE_TIMEOUT_MS", 1000, 0..=600_000)?);
         let max_streams = number("API_MAX_STREAMS", 16, 1..=10_000)? as usize;
+        let max_searches = number("API_MAX_SEARCHES", 4, 1..=10_000)? as usize;
         Ok(Self {
             admin_emails,
             bind,
             max_in_flight,
             queue_timeout,
             max_streams,
+            max_searches,
             jwt_secret,
             jwt_expires_minutes,
             allow_registration,

@@ -38,4 +38,6 @@ pub struct AppState {
     pub users: Arc<KnownUsers>,
     /// Room for answers streamed as server-sent events (`API_MAX_STREAMS`).
     pub streams: crate::sse::Streams,
+    /// Room for searches in the database (`API_MAX_SEARCHES`).
+    pub searches: crate::room::Room,
 }

@@ -281,7 +281,9 @@ async fn each_request_gets_one_access_log_line() {
 #[test]
 fn a_bad_load_bound_stops_the_api_naming_it() {
     let data = tempfile::tempdir().unwrap();
-    for (name, value) in [("API_MAX_STREAMS", "0"), ("API_MAX_STREAMS", "lots"), ("API_MAX_IN_FLIGHT", "0")] {
+    let bad =
+        [("API_MAX_STREAMS", "0"), ("API_MAX_STREAMS", "lots"), ("API_MAX_IN_FLIGHT", "0"), ("API_MAX_SEARCHES", "0")];
+    for (name, value) in bad {
         let mut child = std::process::Command::new(ephitup_testkit::workspace_bin("ephitup-api"))
             .arg("serve")
             .env("JWT_SECRET", support::JWT_SECRET)

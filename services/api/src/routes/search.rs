@@ -88,7 +88,10 @@ async fn run_search(
     min_score: f64,
 ) -> ApiResult<Vec<SearchHit>> {
     match kind {
-        SearchType::Text => chunks::search_text(&state.db, owner, query, scope, limit).await.map_err(store("Notebook")),
+        SearchType::Text => {
+            let _place = state.searches.enter().await?;
+            chunks::search_text(&state.db, owner, query, scope, limit).await.map_err(store("Notebook"))
+        }
         SearchType::Vector => {
             let (provider, model) =
                 ai::pick_model(caller(state), owner, None, ModelKind::Embedding).await.map_err(|e| match e {
@@ -102,6 +105,8 @@ async fn run_search(
                 .map_err(|e| ApiError::BadGateway(format!("the embedding model failed: {e:#}")))?;
             let vector = vectors.into_iter().next().unwrap_or_default();
             let tag = format!("{}/{}", model.provider, model.name);
+            // A place only for the database's part: the embedding call holds nothing there.
+            let _place = state.searches.enter().await?;
             chunks::search_vector(&state.db, owner, &tag, &vector, scope, limit, min_score)
                 .await
                 .map_err(store("Notebook"))
@@ -124,6 +129,7 @@ async fn run_search(
         (status = 415, description = "Not `application/json`", body = ErrorBody),
         (status = 422, description = "A field of the wrong shape, or an empty query", body = ErrorBody),
         (status = 502, description = "The embedding model failed", body = ErrorBody),
+        (status = 503, description = "Too many searches at once (`API_MAX_SEARCHES`), or the database unavailable (see `Retry-After`)", body = ErrorBody),
     )
 )]
 async fn search(

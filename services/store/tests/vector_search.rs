@@ -1,0 +1,62 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Vector search against a real server: the owner condition is applied inside the HNSW
+//! search, not to its top `k` afterwards. A user with one chunk finds it even when another
+//! user's hundreds of chunks are all nearer to the query; filtered afterwards, the other
+//! user's chunks would fill every one of the `k` places and the owner would find nothing.
+
+use ephitup_store::repo::chunks::{self, Embed, ItemType, Scope};
+use ephitup_store::repo::notes::{self, NewNote};
+use ephitup_store::{DbSettings, connect_app, repo};
+use ephitup_testkit::TestDb;
+
+const DIM: usize = 8;
+const MODEL: &str = "test/embed";
+
+fn note(content: &str) -> NewNote {
+    NewNote { title: None, content: content.into(), note_type: "human".into(), notebook_id: None }
+}
+
+/// A unit vector at `angle` (radians) from the first axis, in the plane of the first two.
+fn at(angle: f32) -> Vec<f32> {
+    let mut v = vec![0.0; DIM];
+    v[0] = angle.cos();
+    v[1] = angle.sin();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_owner_finds_their_chunk_behind_another_users_nearer_ones() {
+    let server = TestDb::start_migrated();
+    let db = connect_app(&DbSettings::from_pairs(&server.env()).unwrap()).await.unwrap();
+    let a = repo::users::create(&db, "a@example.com", "x", None).await.unwrap().id;
+    let b = repo::users::create(&db, "b@example.com", "x", None).await.unwrap().id;
+
+    // a: one note of one chunk, 45° from the query. b: one note of 300 chunks, all within 6°.
+    let mine = notes::create(&db, &a, note("mine")).await.unwrap().id;
+    let theirs = notes::create(&db, &b, note("theirs")).await.unwrap().id;
+    let texts: Vec<String> = (0..300).map(|i| format!("theirs {i}")).collect();
+    chunks::replace(&db, &b, ItemType::Note, &theirs, &texts, Embed::No).await.unwrap();
+    chunks::ensure_vector_index(&db, DIM).await.unwrap();
+    let with = |pieces: Vec<chunks::ChunkText>, angle: &dyn Fn(usize) -> f32| {
+        pieces.into_iter().enumerate().map(|(i, c)| (c.id, at(angle(i)))).collect::<Vec<_>>()
+    };
+    let a_chunks = chunks::of_item(&db, &a, ItemType::Note, &mine).await.unwrap();
+    assert_eq!(a_chunks.len(), 1);
+    let stored = chunks::set_vectors(&db, &a, MODEL, DIM, with(a_chunks, &|_| std::f32::consts::FRAC_PI_4)).await;
+    assert_eq!(stored.unwrap(), 1);
+    let b_chunks = chunks::of_item(&db, &b, ItemType::Note, &theirs).await.unwrap();
+    assert_eq!(b_chunks.len(), 300);
+    let stored = chunks::set_vectors(&db, &b, MODEL, DIM, with(b_chunks, &|i| i as f32 * 0.0003)).await;
+    assert_eq!(stored.unwrap(), 300);
+
+    let scope = Scope { sources: false, notes: true, notebook_id: None };
+    let found = chunks::search_vector(&db, &a, MODEL, &at(0.0), &scope, 5, 0.2).await.unwrap();
+    let ids: Vec<&str> = found.iter().map(|h| h.id.as_str()).collect();
+    assert_eq!(ids, [mine.as_str()], "a's own chunk, and nothing of b's: {found:?}");
+    assert!((found[0].score - std::f64::consts::FRAC_1_SQRT_2).abs() < 0.01, "{found:?}");
+
+    // And b, whose chunks are nearest, finds only their own note.
+    let found = chunks::search_vector(&db, &b, MODEL, &at(0.0), &scope, 5, 0.2).await.unwrap();
+    let ids: Vec<&str> = found.iter().map(|h| h.id.as_str()).collect();
+    assert_eq!(ids, [theirs.as_str()], "{found:?}");
+}

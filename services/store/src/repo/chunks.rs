@@ -262,16 +262,20 @@ pub async fn set_vectors(
             &format!(
                 "{{
                     LET $o = type::record('user', $owner);
-                    LET $done = [];
                     FOR $c IN $items {{
-                        LET $u = (UPDATE type::record('chunk', $c.key) SET model = $model, dim = $dim, {field} = $c.vector
-                            WHERE owner = $o RETURN VALUE <string> id);
-                        LET $done = array::concat($done, $u);
+                        UPDATE type::record('chunk', $c.key) SET model = $model, dim = $dim, {field} = $c.vector
+                            WHERE owner = $o;
                     }};
-                    RETURN $done;
+                    RETURN (SELECT VALUE <string> id FROM $items.map(|$c| type::record('chunk', $c.key))
+                        WHERE owner = $o AND model = $model AND dim = $dim);
                 }}"
             ),
-            vec![("owner", json!(owner_k.as_str())), ("items", Value::Array(items)), ("model", json!(model)), ("dim", json!(dim))],
+            vec![
+                ("owner", json!(owner_k.as_str())),
+                ("items", Value::Array(items)),
+                ("model", json!(model)),
+                ("dim", json!(dim)),
+            ],
         )
         .await?;
         stored += done.len();
@@ -616,29 +620,34 @@ pub async fn replace_many(
         &format!(
             "{{
                 LET $o = type::record('user', $owner);
-                LET $out = [];
                 FOR $it IN $items {{
                     LET $row = IF $it.key = '' {{ NONE }} ELSE {{
                         (SELECT id, source FROM ONLY type::record('{table}', $it.key) WHERE owner = $o)
                     }};
-                    LET $ids = [];
                     IF $row {{
                         LET $item = $row.id;
                         LET $of = {parent};
                         DELETE chunk WHERE item = $item;
                         FOR $c IN $it.chunks {{
-                            LET $made = (CREATE chunk SET owner = $o, item = $item, item_type = $item_type, parent = $of,
-                                seq = $c.seq, content = $c.content RETURN VALUE <string> id);
-                            LET $ids = array::concat($ids, $made);
+                            CREATE chunk SET owner = $o, item = $item, item_type = $item_type, parent = $of,
+                                seq = $c.seq, content = $c.content;
                         }};
                     }};
-                    LET $out = array::push($out, $ids);
                 }};
-                RETURN $out;
+                -- What was written, read back per item (a `LET` in a loop's body does not change
+                -- a variable outside it, so nothing can be gathered in the loop).
+                RETURN $items.map(|$it| IF $it.key = '' {{ [] }} ELSE {{
+                    (SELECT id, seq FROM chunk WHERE item = type::record('{table}', $it.key)
+                        AND owner = type::record('user', $owner) ORDER BY seq).map(|$c| <string> $c.id)
+                }});
             }}",
             table = item_type.table(),
         ),
-        vec![("owner", json!(owner_k.as_str())), ("item_type", json!(item_type.as_str())), ("items", Value::Array(bind))],
+        vec![
+            ("owner", json!(owner_k.as_str())),
+            ("item_type", json!(item_type.as_str())),
+            ("items", Value::Array(bind)),
+        ],
     )
     .await?;
     if made.len() != items.len() {

@@ -1,8 +1,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! Vector search against a real server: the owner condition is applied inside the HNSW
-//! search, not to its top `k` afterwards. A user with one chunk finds it even when another
-//! user's hundreds of chunks are all nearer to the query; filtered afterwards, the other
-//! user's chunks would fill every one of the `k` places and the owner would find nothing.
+//! Chunks against a real server. Vector search: the owner condition is applied inside the
+//! HNSW search, not to its top `k` afterwards. A user with one chunk finds it even when
+//! another user's hundreds of chunks are all nearer to the query; filtered afterwards, the
+//! other user's chunks would fill every one of the `k` places and the owner would find
+//! nothing. And the writes of a rebuild's group report what they wrote (a value built up in a
+//! `FOR` loop once came back empty: `LET` in a loop's body does not change the variable
+//! outside it).
 
 use ephitup_store::repo::chunks::{self, Embed, ItemType, Scope};
 use ephitup_store::repo::notes::{self, NewNote};
@@ -59,4 +62,37 @@ async fn an_owner_finds_their_chunk_behind_another_users_nearer_ones() {
     let found = chunks::search_vector(&db, &b, MODEL, &at(0.0), &scope, 5, 0.2).await.unwrap();
     let ids: Vec<&str> = found.iter().map(|h| h.id.as_str()).collect();
     assert_eq!(ids, [theirs.as_str()], "{found:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_group_of_items_gets_its_chunks_and_vectors_and_says_which() {
+    let server = TestDb::start_migrated();
+    let db = connect_app(&DbSettings::from_pairs(&server.env()).unwrap()).await.unwrap();
+    let a = repo::users::create(&db, "a@example.com", "x", None).await.unwrap().id;
+    let b = repo::users::create(&db, "b@example.com", "x", None).await.unwrap().id;
+    let one = notes::create(&db, &a, note("one")).await.unwrap().id;
+    let two = notes::create(&db, &a, note("two")).await.unwrap().id;
+    let theirs = notes::create(&db, &b, note("theirs")).await.unwrap().id;
+
+    let items = vec![
+        (one.clone(), vec!["one a".to_string(), "one b".to_string()]),
+        (theirs.clone(), vec!["not a's".to_string()]),
+        (two.clone(), vec!["two a".to_string(), "two b".to_string(), "two c".to_string()]),
+    ];
+    let made = chunks::replace_many(&db, &a, ItemType::Note, &items).await.unwrap();
+    let sizes: Vec<usize> = made.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [2, 0, 3], "per item, in order; nothing for b's note");
+    let stored_one = chunks::of_item(&db, &a, ItemType::Note, &one).await.unwrap();
+    assert_eq!(
+        stored_one.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        made[0].iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    assert_eq!(chunks::of_item(&db, &b, ItemType::Note, &theirs).await.unwrap().len(), 1, "b's own chunk untouched");
+
+    chunks::ensure_vector_index(&db, DIM).await.unwrap();
+    let mut vectors: Vec<(String, Vec<f32>)> = made.iter().flatten().map(|id| (id.clone(), at(0.1))).collect();
+    let b_chunk = chunks::of_item(&db, &b, ItemType::Note, &theirs).await.unwrap().remove(0).id;
+    vectors.push((b_chunk, at(0.1)));
+    let stored = chunks::set_vectors(&db, &a, MODEL, DIM, vectors).await.unwrap();
+    assert_eq!(stored, 5, "a's five chunks, not b's");
 }

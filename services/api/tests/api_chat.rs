@@ -337,7 +337,9 @@ async fn search_finds_by_text_and_vector_and_ask_answers() {
     assert_eq!(finished["status"], "completed", "{finished}");
     assert_eq!(finished["progress"], json!({"processed": 3, "total": 3, "percentage": 100.0}));
     assert_eq!(finished["stats"], json!({"sources": 2, "notes": 1, "insights": 0, "failed": 0}));
-    assert!(embeds(&fake) >= before + 3);
+    // At least one call for the two sources' group and one for the note (other embedding
+    // jobs of the items may still add theirs).
+    assert!(embeds(&fake) >= before + 2);
     assert_eq!(api.call(Method::GET, &status_path, Some(&b), None).await.0, StatusCode::NOT_FOUND);
     // The two sources went in one group (their texts read, chunked and embedded together):
     // each chunk got its own text's vector back.
@@ -357,6 +359,7 @@ async fn search_finds_by_text_and_vector_and_ask_answers() {
         .await;
     assert_eq!(status, StatusCode::OK, "{one}");
     assert_eq!(one["success"], true, "{one}");
+    assert_eq!(one["message"], "Embedded 1 chunks", "the note's one chunk got its vector: {one}");
     let (status, _) = api
         .call(
             Method::POST,

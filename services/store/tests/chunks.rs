@@ -9,7 +9,7 @@
 
 use ephitup_store::repo::chunks::{self, Embed, ItemType, Scope};
 use ephitup_store::repo::notes::{self, NewNote};
-use ephitup_store::{DbSettings, connect_app, repo};
+use ephitup_store::{Db, DbSettings, connect_app, repo};
 use ephitup_testkit::TestDb;
 
 const DIM: usize = 8;
@@ -27,12 +27,18 @@ fn at(angle: f32) -> Vec<f32> {
     v
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_owner_finds_their_chunk_behind_another_users_nearer_ones() {
+/// A migrated server (kept running while its handle lives), the pool and two users' ids.
+async fn two_users() -> (TestDb, Db, String, String) {
     let server = TestDb::start_migrated();
     let db = connect_app(&DbSettings::from_pairs(&server.env()).unwrap()).await.unwrap();
     let a = repo::users::create(&db, "a@example.com", "x", None).await.unwrap().id;
     let b = repo::users::create(&db, "b@example.com", "x", None).await.unwrap().id;
+    (server, db, a, b)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_owner_finds_their_chunk_behind_another_users_nearer_ones() {
+    let (_server, db, a, b) = two_users().await;
 
     // a: one note of one chunk, 45° from the query. b: one note of 300 chunks, all within 6°.
     let mine = notes::create(&db, &a, note("mine")).await.unwrap().id;
@@ -66,10 +72,7 @@ async fn an_owner_finds_their_chunk_behind_another_users_nearer_ones() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_group_of_items_gets_its_chunks_and_vectors_and_says_which() {
-    let server = TestDb::start_migrated();
-    let db = connect_app(&DbSettings::from_pairs(&server.env()).unwrap()).await.unwrap();
-    let a = repo::users::create(&db, "a@example.com", "x", None).await.unwrap().id;
-    let b = repo::users::create(&db, "b@example.com", "x", None).await.unwrap().id;
+    let (_server, db, a, b) = two_users().await;
     let one = notes::create(&db, &a, note("one")).await.unwrap().id;
     let two = notes::create(&db, &a, note("two")).await.unwrap().id;
     let theirs = notes::create(&db, &b, note("theirs")).await.unwrap().id;

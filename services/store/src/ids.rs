@@ -24,6 +24,16 @@ impl RecordKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A new random key like the database's own (20 lowercase letters and digits, a letter
+    /// first), for rows whose ids a query must know before it writes them.
+    pub fn random() -> RecordKey {
+        const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        let mut key = String::with_capacity(20);
+        key.push(char::from(ALPHABET[fastrand::usize(..26)]));
+        key.extend((1..20).map(|_| char::from(ALPHABET[fastrand::usize(..ALPHABET.len())])));
+        RecordKey(key)
+    }
 }
 
 #[cfg(test)]
@@ -37,5 +47,8 @@ mod tests {
         assert_eq!(RecordKey::parse("note", "user:abc"), None);
         assert_eq!(RecordKey::parse("note", "a;DELETE user"), None);
         assert_eq!(RecordKey::parse("note", ""), None);
+        let made = RecordKey::random();
+        assert_eq!(RecordKey::parse("chunk", made.as_str()), Some(made.clone()), "a random key is a plain key");
+        assert!(made.as_str().starts_with(|c: char| c.is_ascii_lowercase()) && made.as_str().len() == 20);
     }
 }

@@ -600,6 +600,10 @@ pub async fn texts(
 /// Replaces the chunks of several of the owner's items of one type in one transaction (for
 /// small items: a rebuild's group), without queueing embeddings. Returns the new chunks' ids
 /// per item, in the order given (none for an item that is not the owner's).
+///
+/// The chunks' keys are made here, so nothing is read back: a `LET` in a loop's body cannot
+/// gather them, and reading them back by item and owner afterwards scanned the owner's chunks
+/// once per item (a group of 64 then took over the 30 s a query may take).
 pub async fn replace_many(
     db: &Db,
     owner: &str,
@@ -608,14 +612,23 @@ pub async fn replace_many(
 ) -> Result<Vec<Vec<String>>, StoreError> {
     let owner_k = owner_key(owner)?;
     let parent = parent_of(item_type);
+    let keys: Vec<Vec<RecordKey>> =
+        items.iter().map(|(_, chunks)| chunks.iter().map(|_| RecordKey::random()).collect()).collect();
     let bind: Vec<Value> = items
         .iter()
-        .map(|(id, chunks)| {
+        .zip(&keys)
+        .map(|((id, chunks), keys)| {
             let key = RecordKey::parse(item_type.table(), id).map(|k| k.as_str().to_string()).unwrap_or_default();
-            json!({"key": key, "chunks": chunks_bind(chunks)})
+            let chunks: Vec<Value> = chunks
+                .iter()
+                .zip(keys)
+                .enumerate()
+                .map(|(seq, (content, k))| json!({"seq": seq, "content": content, "key": k.as_str()}))
+                .collect();
+            json!({"key": key, "chunks": chunks})
         })
         .collect();
-    let made: Vec<Vec<String>> = rows(
+    let owned: Vec<bool> = rows(
         db,
         &format!(
             "{{
@@ -629,16 +642,13 @@ pub async fn replace_many(
                         LET $of = {parent};
                         DELETE chunk WHERE item = $item;
                         FOR $c IN $it.chunks {{
-                            CREATE chunk SET owner = $o, item = $item, item_type = $item_type, parent = $of,
-                                seq = $c.seq, content = $c.content;
+                            CREATE type::record('chunk', $c.key) SET owner = $o, item = $item, item_type = $item_type,
+                                parent = $of, seq = $c.seq, content = $c.content;
                         }};
                     }};
                 }};
-                -- What was written, read back per item (a `LET` in a loop's body does not change
-                -- a variable outside it, so nothing can be gathered in the loop).
-                RETURN $items.map(|$it| IF $it.key = '' {{ [] }} ELSE {{
-                    (SELECT id, seq FROM chunk WHERE item = type::record('{table}', $it.key)
-                        AND owner = type::record('user', $owner) ORDER BY seq).map(|$c| <string> $c.id)
+                RETURN $items.map(|$it| IF $it.key = '' {{ false }} ELSE {{
+                    type::record('{table}', $it.key).owner = type::record('user', $owner)
                 }});
             }}",
             table = item_type.table(),
@@ -650,10 +660,18 @@ pub async fn replace_many(
         ],
     )
     .await?;
-    if made.len() != items.len() {
-        return Err(StoreError::Shape(format!("{} chunk lists for {} items", made.len(), items.len())));
+    if owned.len() != items.len() {
+        return Err(StoreError::Shape(format!("{} answers for {} items", owned.len(), items.len())));
     }
-    Ok(made)
+    Ok(owned
+        .into_iter()
+        .zip(keys)
+        .map(
+            |(mine, keys)| {
+                if mine { keys.iter().map(|k| format!("chunk:{}", k.as_str())).collect() } else { Vec::new() }
+            },
+        )
+        .collect())
 }
 
 #[cfg(test)]

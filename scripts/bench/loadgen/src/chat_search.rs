@@ -166,7 +166,7 @@ pub async fn bench(user: &Api, owner: &str, db: &ephitup_store::Db, setup: Setup
     println!("| embedding | chunks | app chunks/s | stand-in alone chunks/s | app ÷ stand-in |");
     println!("|---|---|---|---|---|");
     for (label, n, app, floor) in [
-        ("rebuild of the notes (worker, one call per note)", setup.notes, api_notes, floor_notes),
+        ("rebuild of the notes (worker, in groups of 64)", setup.notes, api_notes, floor_notes),
         ("`POST /api/embed` of the source (batches of 64)", source_chunks.len(), api_source, floor_source),
     ] {
         let (a, f) = (n as f64 / app.as_secs_f64(), n as f64 / floor.as_secs_f64());

@@ -55,7 +55,11 @@ pub async fn serve() -> anyhow::Result<()> {
         migrations,
         health,
         users: Arc::default(),
-        streams: sse::Streams::new(settings.max_streams),
+        streams: room::Room::new(
+            settings.max_streams,
+            std::time::Duration::ZERO,
+            "too many answers are streaming; try again shortly",
+        ),
         searches: room::Room::new(
             settings.max_searches,
             settings.queue_timeout,

@@ -1,8 +1,10 @@
 //! A bound on one kind of costly work: at most `max` at once, one more waits up to `wait` for
-//! a place and is then answered `503` with `Retry-After`. Searches take one: each full-text or
-//! vector search holds memory in the database for as long as it runs (with 16 text searches at
-//! once over 11,510 chunks the database went over its 256 MiB and was killed), so more than a
-//! few at once are shed here instead.
+//! a place (or not at all: [`Room::try_enter`]) and is then answered `503` with `Retry-After`.
+//! Searches enter one: each full-text or vector search holds memory in the database for as
+//! long as it runs (with 16 text searches at once over 11,510 chunks the database went over its
+//! 256 MiB and was killed), so more than a few at once are shed here instead. Streamed answers
+//! take a place at once or not at all (`crate::sse`): a stream lasts seconds, longer than a
+//! request should wait for room.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +38,14 @@ impl Room {
             _ => Err(ApiError::Unavailable(self.full.into())),
         }
     }
+
+    /// A place now, or `503` at once when every one is taken.
+    pub fn try_enter(&self) -> Result<Place, ApiError> {
+        Arc::clone(&self.places)
+            .try_acquire_owned()
+            .map(|permit| Place { _permit: permit })
+            .map_err(|_| ApiError::Unavailable(self.full.into()))
+    }
 }
 
 #[cfg(test)]
@@ -52,6 +62,7 @@ mod tests {
             Err(e) => panic!("{e:?}"),
             Ok(_) => panic!("a third place in a room of two"),
         }
+        assert!(room.try_enter().is_err(), "no place at once either");
     }
 
     #[tokio::test]

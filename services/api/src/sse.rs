@@ -7,20 +7,20 @@
 //! A stream outlives the in-flight bound of `layers::shed`, which ends when the response's
 //! headers go out, while each holds a prompt of up to a model's window and an upstream
 //! connection for as long as the model writes. So streams have a bound of their own
-//! ([`Streams`], `API_MAX_STREAMS`): a handler reserves a [`Slot`] before its work, the stream's
-//! task holds it to the end, and a stream past the bound is answered `503` with `Retry-After`.
+//! (`AppState::streams`, a [`Room`](crate::room::Room) of `API_MAX_STREAMS`): a handler takes a [`Place`] there
+//! before its work ([`try_enter`](crate::room::Room::try_enter): at once or not at all), the stream's task holds it to
+//! the end, and a stream past the bound is answered `503` with `Retry-After`.
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::Arc;
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::mpsc;
 
-use crate::error::ApiError;
+use crate::room::Place;
 
 /// Events waiting for a slow client, at most; past this the work waits for it.
 const BUFFER: usize = 64;
@@ -45,33 +45,9 @@ impl Events {
     }
 }
 
-/// The streams that may run at once.
-#[derive(Clone)]
-pub struct Streams(Arc<Semaphore>);
-
-/// Room for one stream, held by its task until the stream ends.
-pub struct Slot {
-    _room: OwnedSemaphorePermit,
-}
-
-impl Streams {
-    pub fn new(max: usize) -> Streams {
-        Streams(Arc::new(Semaphore::new(max)))
-    }
-
-    /// A slot, or `503` at once when every one is taken: a stream lasts seconds, longer than a
-    /// request should wait for room.
-    pub fn reserve(&self) -> Result<Slot, ApiError> {
-        Arc::clone(&self.0)
-            .try_acquire_owned()
-            .map(|room| Slot { _room: room })
-            .map_err(|_| ApiError::Unavailable("too many answers are streaming; try again shortly".into()))
-    }
-}
-
-/// Runs `work` on its own task, holding `slot` until it ends, and answers with its events as
+/// Runs `work` on its own task, holding `place` until it ends, and answers with its events as
 /// they come.
-pub fn stream<F, Fut>(slot: Slot, work: F) -> Response
+pub fn stream<F, Fut>(place: Place, work: F) -> Response
 where
     F: FnOnce(Events) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
@@ -80,7 +56,7 @@ where
     let watch = tx.clone();
     let task = work(Events(tx));
     tokio::spawn(async move {
-        let _slot = slot;
+        let _place = place;
         tokio::select! {
             () = task => {}
             () = watch.closed() => tracing::debug!("stream: the client went away; its work is dropped"),

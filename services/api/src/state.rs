@@ -37,7 +37,7 @@ pub struct AppState {
     /// Users read recently, for the bearer check of every request.
     pub users: Arc<KnownUsers>,
     /// Room for answers streamed as server-sent events (`API_MAX_STREAMS`).
-    pub streams: crate::sse::Streams,
+    pub streams: crate::room::Room,
     /// Room for searches in the database (`API_MAX_SEARCHES`).
     pub searches: crate::room::Room,
 }

@@ -396,7 +396,7 @@ async fn execute(
     Json(body): Json<Execute>,
 ) -> ApiResult<Response> {
     checked_text("message", &body.message, MESSAGE_LIMIT)?;
-    let slot = sse::wanted(&headers).then(|| state.streams.reserve()).transpose()?;
+    let slot = sse::wanted(&headers).then(|| state.streams.try_enter()).transpose()?;
     let owner = user.id();
     let session = chat::get(&state.db, owner, &body.session_id, None).await.map_err(store("Chat session"))?;
     let context = match (&session.notebook_id, &session.source_id) {
@@ -581,7 +581,7 @@ async fn source_message(
     Json(body): Json<SourceMessage>,
 ) -> ApiResult<Response> {
     checked_text("message", &body.message, MESSAGE_LIMIT)?;
-    let slot = state.streams.reserve()?;
+    let slot = state.streams.try_enter()?;
     let owner = user.id();
     let session = source_session(&state, owner, id.clone(), &session_id).await?;
     let context = context::of_source(&state.db, owner, &id).await.map_err(store("Source"))?;

@@ -297,7 +297,7 @@ async fn run_ask(
     )
 )]
 async fn ask(State(state): State<AppState>, user: CurrentUser, Json(body): Json<AskRequest>) -> ApiResult<Response> {
-    let slot = state.streams.reserve()?;
+    let slot = state.streams.try_enter()?;
     let ask = prepare(&state, user.id(), body).await?;
     Ok(sse::stream(slot, move |events| async move {
         let emit = move |v: Value| -> futures::future::BoxFuture<'static, bool> {

@@ -32,7 +32,7 @@ pub struct ApiSettings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// `ALLOW_PRIVATE_PROVIDER_URLS`, default false: provider base URLs may name private hosts.
     pub allow_private_provider_urls: bool,
-    /// `PASSWORD_HASH_CONCURRENCY`, default 4: argon2id hashes computed at once (19 MiB each).
+    /// `PASSWORD_HASH_CONCURRENCY`, default 2: argon2id hashes computed at once (19 MiB each).
     pub password_hash_concurrency: usize,
     /// `PASSWORD_HASH_WAIT_SECONDS`, default 30: how long a sign-in waits for its turn to hash.
     pub password_hash_wait: std::time::Duration,
@@ -109,8 +109,9 @@ impl ApiSettings {
                 name: "PASSWORD_HASH_CONCURRENCY",
                 message: format!("`{v}` is not a number from 1 to 64"),
             })?,
-            // 4 × 19 MiB: the hashing stays under 80 MiB however many sign in at once.
-            None => 4,
+            // 2 × 19 MiB: the hashing stays under 40 MiB however many sign in at once, and two
+            // hashes already keep two cores busy (more at once only wait for the CPU).
+            None => 2,
         };
         let password_hash_wait = match var("PASSWORD_HASH_WAIT_SECONDS") {
             Some(v) => v.parse::<u64>().map(std::time::Duration::from_secs).map_err(|_| SettingsError {

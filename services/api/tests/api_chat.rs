@@ -150,6 +150,7 @@ async fn chat_sessions_stream_answers_with_citations_and_stay_the_owners() {
     let evs = events(resp).await;
     let kinds: Vec<&str> = evs.iter().map(|(_, e)| e["type"].as_str().unwrap()).collect();
     assert_eq!(kinds.first(), Some(&"context"), "{evs:?}");
+    assert_eq!((&evs[0].1["included"]["sources"], &evs[0].1["left_out"]), (&json!([src]), &json!(0)));
     assert_eq!(kinds.last(), Some(&"done"), "{evs:?}");
     let tokens: Vec<&(usize, Value)> = evs.iter().filter(|(_, e)| e["type"] == "token").collect();
     assert!(tokens.len() > 3, "{evs:?}");

@@ -14,7 +14,7 @@ use ephitup_store::ai::{self, Caller, ModelKind, Provider};
 use ephitup_store::chunks;
 use ephitup_store::records::{ChatMessage, ChatSession, Model};
 use ephitup_store::repo::chat::{self, Scope};
-use ephitup_store::repo::context::{self, Context};
+use ephitup_store::repo::context::{self, Context, Selection};
 use ephitup_store::repo::{insights, models};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -282,19 +282,36 @@ struct Turn {
     prompt: Prompt,
 }
 
-/// Resolves the model, reads the history, builds the prompt and saves the human message.
+/// What a turn's context is read from.
+enum About {
+    Notebook(String, Selection),
+    Source(String),
+    Nothing,
+}
+
+/// Resolves the model, reads the context for its window and the history, builds the prompt
+/// and saves the human message.
 async fn prepare(
     state: &AppState,
     owner: &str,
     session: &ChatSession,
     message: &str,
     model_override: Option<&str>,
-    context: Context,
+    about: About,
 ) -> ApiResult<Turn> {
     let caller =
         Caller { db: &state.db, secrets: &state.secrets, fallback: &state.ai_fallback, clients: &state.ai_clients };
     let model_id = model_override.filter(|m| !m.is_empty()).or(session.model_override.as_deref());
     let (provider, model) = ai::pick_model(caller, owner, model_id, ModelKind::Chat).await.map_err(model_error)?;
+    // What the model's window can hold is read, not the whole notebook.
+    let chars = ai::chat::context_chars(&model.name);
+    let context = match about {
+        About::Notebook(nb, selection) => {
+            context::fit(&state.db, owner, &nb, selection, chars).await.map_err(store("Notebook, source or note"))?
+        }
+        About::Source(id) => context::of_source(&state.db, owner, &id, chars).await.map_err(store("Source"))?,
+        About::Nothing => Context::default(),
+    };
     let history = chat::messages(&state.db, owner, &session.id).await.map_err(store("Chat session"))?;
     // Counting a context of up to a model's window is CPU work: off the async threads.
     let (name, text) = (model.name.clone(), message.to_string());
@@ -322,6 +339,7 @@ fn context_event(report: &ContextReport) -> Value {
         "type": "context",
         "included": {"sources": report.sources, "notes": report.notes, "insights": report.insights},
         "cut": report.cut,
+        "left_out": report.left_out,
         "history_left_out": report.history_left_out,
         "context_tokens": report.context_tokens,
     })
@@ -330,12 +348,17 @@ fn context_event(report: &ContextReport) -> Value {
 /// Streams the answer as it is written (`token` events), then saves it (`done` with the
 /// message) — or says why not (`error`). Returns the saved message.
 async fn answer_streamed(
-    turn: Turn,
+    mut turn: Turn,
     events: &sse::Events,
     token: impl Fn(&str) -> Option<Value>,
 ) -> Option<ChatMessage> {
     let fail = |message: String| json!({"type": "error", "message": message});
-    let mut pieces = match ai::chat_stream(&turn.provider, &turn.model.name, &turn.prompt.messages).await {
+    // Sent once the stream has begun: the prompt (up to a model's window) is not kept while
+    // the answer streams.
+    let messages = std::mem::take(&mut turn.prompt.messages);
+    let started = ai::chat_stream(&turn.provider, &turn.model.name, &messages).await;
+    drop(messages);
+    let mut pieces = match started {
         Ok(p) => p,
         Err(e) => {
             events.send(fail(format!("the model failed: {e:#}"))).await;
@@ -378,7 +401,7 @@ async fn answer_streamed(
     security(("bearer" = [])),
     request_body = Execute,
     responses(
-        (status = 200, description = "The whole conversation with the new answer; with `Accept: text/event-stream`, events: `{type: \"context\", included, cut}`, `{type: \"token\", content}` as the model writes, then `{type: \"done\", message}` or `{type: \"error\", message}`", body = Conversation),
+        (status = 200, description = "The whole conversation with the new answer; with `Accept: text/event-stream`, events: `{type: \"context\", included, cut, left_out}`, `{type: \"token\", content}` as the model writes, then `{type: \"done\", message}` or `{type: \"error\", message}`", body = Conversation),
         (status = 400, description = "Malformed JSON, no chat model to use, or no key for its provider", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "No such session, model, source or note of the caller", body = ErrorBody),
@@ -399,15 +422,12 @@ async fn execute(
     let slot = sse::wanted(&headers).then(|| state.streams.try_enter()).transpose()?;
     let owner = user.id();
     let session = chat::get(&state.db, owner, &body.session_id, None).await.map_err(store("Chat session"))?;
-    let context = match (&session.notebook_id, &session.source_id) {
-        (Some(nb), _) => {
-            let selection = selection(body.context.as_ref())?;
-            context::build(&state.db, owner, nb, selection).await.map_err(store("Notebook, source or note"))?
-        }
-        (None, Some(source)) => context::of_source(&state.db, owner, source).await.map_err(store("Source"))?,
-        (None, None) => Context { sources: Vec::new(), notes: Vec::new() },
+    let about = match (&session.notebook_id, &session.source_id) {
+        (Some(nb), _) => About::Notebook(nb.clone(), selection(body.context.as_ref())?),
+        (None, Some(source)) => About::Source(source.clone()),
+        (None, None) => About::Nothing,
     };
-    let turn = prepare(&state, owner, &session, &body.message, body.model_override.as_deref(), context).await?;
+    let turn = prepare(&state, owner, &session, &body.message, body.model_override.as_deref(), about).await?;
     let Some(slot) = slot else {
         answer_whole(turn).await?;
         let messages = chat::messages(&state.db, owner, &session.id).await.map_err(store("Chat session"))?;
@@ -584,10 +604,10 @@ async fn source_message(
     let slot = state.streams.try_enter()?;
     let owner = user.id();
     let session = source_session(&state, owner, id.clone(), &session_id).await?;
-    let context = context::of_source(&state.db, owner, &id).await.map_err(store("Source"))?;
     let insight_ids: Vec<String> =
         insights::list(&state.db, owner, &id).await.map_err(store("Source"))?.into_iter().map(|i| i.id).collect();
-    let turn = prepare(&state, owner, &session, &body.message, body.model_override.as_deref(), context).await?;
+    let about = About::Source(id.clone());
+    let turn = prepare(&state, owner, &session, &body.message, body.model_override.as_deref(), about).await?;
     let message = body.message;
     let source_id = session.source_id.clone().unwrap_or(id);
     Ok(sse::stream(slot, move |events| async move {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::client::{Message, OUTPUT_TOKENS};
 use crate::chunks::{tokens, truncate_tokens};
 use crate::records::{ChatMessage, Citation};
-use crate::repo::context::Context;
+use crate::repo::context::{Context, SourceContext};
 
 const INSTRUCTIONS: &str = "You are a research assistant helping the user understand their own sources and notes. \
 Answer from the context below; if it does not hold the answer, say so, and keep what you add from general knowledge apart. \
@@ -43,6 +43,25 @@ pub fn context_window(model: &str) -> usize {
     WINDOWS.iter().find(|(prefix, _)| m.starts_with(prefix)).map(|(_, w)| *w).unwrap_or(32_000)
 }
 
+/// Characters of context read for each token of a model's window: ample for prose and code
+/// (about 4 a token in `cl100k_base`), so the window is filled before the text read runs out; a
+/// denser text fills less of it, never more.
+pub const CHARS_PER_TOKEN: usize = 8;
+
+/// The most context a prompt is read from (characters), whatever the model's window: about
+/// 500,000 tokens of prose. It bounds the API's memory: a turn holds what it read, twice at
+/// most, while it builds its prompt, and 16 turns may stream at once (`API_MAX_STREAMS`).
+pub const CONTEXT_CHARS_MAX: usize = 2 << 20;
+
+/// How much context to read for `model` (characters): its window at [`CHARS_PER_TOKEN`], at
+/// most [`CONTEXT_CHARS_MAX`].
+pub fn context_chars(model: &str) -> usize {
+    context_window(model).saturating_mul(CHARS_PER_TOKEN).min(CONTEXT_CHARS_MAX)
+}
+
+/// Left-out items a report names; the others are only counted ([`ContextReport::left_out`]).
+const LISTED: usize = 10;
+
 /// An item of the context that did not go in whole.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Cut {
@@ -61,7 +80,10 @@ pub struct ContextReport {
     pub sources: Vec<String>,
     pub notes: Vec<String>,
     pub insights: usize,
+    /// The item cut to fit, and the first few left out.
     pub cut: Vec<Cut>,
+    /// Items left out in all, named in `cut` or not.
+    pub left_out: usize,
     /// Earlier messages of the session left out (the oldest first go).
     pub history_left_out: usize,
     pub context_tokens: usize,
@@ -78,7 +100,8 @@ pub struct Prompt {
 
 /// Builds the messages for `model`: instructions, context and history in the window less the
 /// answer's room; the history takes at most a quarter of it (newest kept), the context the
-/// rest, items in order, the one that crosses the limit cut, those after it left out.
+/// rest, items in order, the one that crosses the limit cut, those after it left out (and not
+/// counted in tokens, but the first few named).
 pub fn prompt(model: &str, context: &Context, history: &[ChatMessage], message: &str) -> Prompt {
     let window = context_window(model);
     let answer_room = (OUTPUT_TOKENS as usize).min(window / 4);
@@ -98,70 +121,32 @@ pub fn prompt(model: &str, context: &Context, history: &[ChatMessage], message: 
     }
     let history_left_out = history.len() - kept.len();
     let history_used = budget / 4 - history_budget;
-    let mut remaining = budget - history_used;
+    let room = budget - history_used;
 
-    let mut report = ContextReport { history_left_out, ..ContextReport::default() };
+    let mut fill = Filler {
+        remaining: room,
+        full: false,
+        text: String::new(),
+        report: ContextReport { history_left_out, ..ContextReport::default() },
+        sliced: context.sliced.as_deref(),
+    };
     let mut titles = HashMap::new();
-    let mut text = String::new();
-    let mut add =
-        |id: &str, title: &Option<String>, body: String, remaining: &mut usize, report: &mut ContextReport| {
-            let heading = format!("\n## [{id}] {}\n", title.as_deref().unwrap_or("(untitled)"));
-            let whole = tokens(&heading) + tokens(&body);
-            if whole <= *remaining {
-                *remaining -= whole;
-                text.push_str(&heading);
-                text.push_str(&body);
-                true
-            } else if *remaining > tokens(&heading) + 100 {
-                let room = *remaining - tokens(&heading);
-                let (start, _) = truncate_tokens(&body, room);
-                report.cut.push(Cut {
-                    id: id.into(),
-                    title: title.clone(),
-                    how: "truncated",
-                    tokens: whole,
-                    kept_tokens: room,
-                });
-                text.push_str(&heading);
-                text.push_str(&start);
-                text.push_str("\n[… cut to fit the model's context window]");
-                *remaining = 0;
-                true
-            } else {
-                report.cut.push(Cut {
-                    id: id.into(),
-                    title: title.clone(),
-                    how: "left out",
-                    tokens: whole,
-                    kept_tokens: 0,
-                });
-                false
-            }
-        };
     for s in &context.sources {
-        let mut body = String::new();
-        for insight in &s.insights {
-            body.push_str("Insight: ");
-            body.push_str(insight.trim());
-            body.push('\n');
-        }
-        if let Some(full) = &s.full_text {
-            body.push_str(full.trim());
-            body.push('\n');
-        }
-        if add(&s.id, &s.title, body, &mut remaining, &mut report) {
-            report.sources.push(s.id.clone());
-            report.insights += s.insights.len();
+        if fill.put(&s.id, &s.title, || source_body(s)) {
+            fill.report.sources.push(s.id.clone());
+            fill.report.insights += s.insights.len();
             titles.insert(s.id.clone(), s.title.clone());
         }
     }
     for n in &context.notes {
-        if add(&n.id, &n.title, n.content.trim().to_string() + "\n", &mut remaining, &mut report) {
-            report.notes.push(n.id.clone());
+        if fill.put(&n.id, &n.title, || n.content.trim().to_string() + "\n") {
+            fill.report.notes.push(n.id.clone());
             titles.insert(n.id.clone(), n.title.clone());
         }
     }
-    report.context_tokens = budget - history_used - remaining;
+    let Filler { remaining, text, mut report, .. } = fill;
+    report.left_out += context.unread;
+    report.context_tokens = room - remaining;
 
     let system = if text.is_empty() {
         format!("{INSTRUCTIONS}\n\n# Context\n(no sources or notes were chosen)")
@@ -178,6 +163,81 @@ pub fn prompt(model: &str, context: &Context, history: &[ChatMessage], message: 
     }
     messages.push(Message::user(message));
     Prompt { messages, report, titles }
+}
+
+/// A source as the prompt holds it: its insights, then its full text if it is in whole.
+fn source_body(s: &SourceContext) -> String {
+    let mut body = String::new();
+    for insight in &s.insights {
+        body.push_str("Insight: ");
+        body.push_str(insight.trim());
+        body.push('\n');
+    }
+    if let Some(full) = &s.full_text {
+        body.push_str(full.trim());
+        body.push('\n');
+    }
+    body
+}
+
+/// The context part of a prompt as it fills.
+struct Filler<'a> {
+    /// Tokens still free.
+    remaining: usize,
+    /// An item did not fit whole: all after it are left out.
+    full: bool,
+    text: String,
+    report: ContextReport,
+    /// The item the store cut at its reading budget ([`Context::sliced`]).
+    sliced: Option<&'a str>,
+}
+
+impl Filler<'_> {
+    /// Puts an item in, whole or cut; false when it is left out.
+    fn put(&mut self, id: &str, title: &Option<String>, body: impl FnOnce() -> String) -> bool {
+        let heading = format!("\n## [{id}] {}\n", title.as_deref().unwrap_or("(untitled)"));
+        if self.full {
+            self.leave_out(id, title, || tokens(&heading) + tokens(&body()));
+            return false;
+        }
+        let body = body();
+        let whole = tokens(&heading) + tokens(&body);
+        if whole <= self.remaining {
+            self.remaining -= whole;
+            self.text.push_str(&heading);
+            self.text.push_str(&body);
+            if self.sliced == Some(id) {
+                let cut =
+                    Cut { id: id.into(), title: title.clone(), how: "truncated", tokens: whole, kept_tokens: whole };
+                self.report.cut.push(cut);
+            }
+            return true;
+        }
+        self.full = true;
+        if self.remaining > tokens(&heading) + 100 {
+            let room = self.remaining - tokens(&heading);
+            let (start, _) = truncate_tokens(&body, room);
+            let cut = Cut { id: id.into(), title: title.clone(), how: "truncated", tokens: whole, kept_tokens: room };
+            self.report.cut.push(cut);
+            self.text.push_str(&heading);
+            self.text.push_str(&start);
+            self.text.push_str("\n[… cut to fit the model's context window]");
+            self.remaining = 0;
+            true
+        } else {
+            self.leave_out(id, title, || whole);
+            false
+        }
+    }
+
+    /// Counts an item left out, and names it if few were so far.
+    fn leave_out(&mut self, id: &str, title: &Option<String>, tokens: impl FnOnce() -> usize) {
+        if self.report.left_out < LISTED {
+            let cut = Cut { id: id.into(), title: title.clone(), how: "left out", tokens: tokens(), kept_tokens: 0 };
+            self.report.cut.push(cut);
+        }
+        self.report.left_out += 1;
+    }
 }
 
 /// The ids of `titles` the answer cites as `[id]`, in the order first cited, with their titles.
@@ -219,6 +279,7 @@ mod tests {
         let ctx = Context {
             sources: vec![source("source:a", "Alpha text.")],
             notes: vec![NoteContext { id: "note:n".into(), title: None, content: "A note.".into() }],
+            ..Context::default()
         };
         let p = prompt("gpt-4o-mini", &ctx, &[], "What is alpha?");
         assert!(p.report.cut.is_empty());
@@ -231,13 +292,46 @@ mod tests {
     #[test]
     fn a_small_window_cuts_the_crossing_item_and_leaves_out_the_rest() {
         let big = "word ".repeat(40_000);
-        let ctx = Context { sources: vec![source("source:a", &big), source("source:b", "tiny")], notes: vec![] };
+        let ctx = Context {
+            sources: vec![source("source:a", &big), source("source:b", "tiny")],
+            notes: vec![NoteContext { id: "note:n".into(), title: None, content: "A note.".into() }],
+            ..Context::default()
+        };
         let p = prompt("qwen-7b", &ctx, &[], "Q");
-        assert_eq!(p.report.cut.len(), 2);
+        // The small ones after the cut are left out too: the order is kept.
+        assert_eq!(p.report.cut.len(), 3);
+        assert_eq!(p.report.left_out, 2);
+        assert!(p.report.notes.is_empty());
         assert_eq!((p.report.cut[0].id.as_str(), p.report.cut[0].how), ("source:a", "truncated"));
         assert_eq!((p.report.cut[1].id.as_str(), p.report.cut[1].how), ("source:b", "left out"));
         let total: usize = p.messages.iter().map(|m| tokens(&m.content)).sum();
         assert!(total + OUTPUT_TOKENS as usize / 2 <= context_window("qwen-7b"), "{total} tokens");
+    }
+
+    #[test]
+    fn a_few_left_out_are_named_and_all_are_counted() {
+        let note = |i: usize| NoteContext { id: format!("note:{i}"), title: None, content: "word ".repeat(300) };
+        // 400 notes of about 300 tokens read, 1,000 more past the store's budget.
+        let ctx = Context { notes: (0..400).map(note).collect(), unread: 1_000, ..Context::default() };
+        let p = prompt("qwen-7b", &ctx, &[], "Q");
+        let kept = p.report.notes.len();
+        assert!((50..400).contains(&kept), "{kept} notes in");
+        assert_eq!(p.report.cut.iter().filter(|c| c.how == "truncated").count(), 1);
+        assert_eq!(p.report.cut.iter().filter(|c| c.how == "left out").count(), LISTED);
+        assert_eq!(p.report.left_out, 400 - kept + 1_000);
+    }
+
+    #[test]
+    fn an_item_the_store_cut_is_reported_cut_even_when_the_rest_fits() {
+        let ctx = Context {
+            sources: vec![source("source:a", "The start of a long text")],
+            sliced: Some("source:a".into()),
+            ..Context::default()
+        };
+        let p = prompt("gpt-4o", &ctx, &[], "Q");
+        assert_eq!(p.report.sources, ["source:a"]);
+        assert_eq!((p.report.cut.len(), p.report.cut[0].how), (1, "truncated"));
+        assert_eq!(p.report.left_out, 0);
     }
 
     #[test]

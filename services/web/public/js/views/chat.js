@@ -306,7 +306,11 @@ export async function chatSection(ctx, nb) {
           const cut = Array.isArray(event.cut) ? event.cut : [];
           if (cut.length) {
             const names = cut.map((c) => (typeof c === "string" ? known.get(c) || c : c.title || known.get(c.id) || c.id || String(c)));
-            answer.li.append(el("p", { class: "hint context-cut" }, `Context cut to fit the model: ${names.join(", ")}`));
+            // The server names the first few left out and counts them all.
+            const named = cut.filter((c) => c?.how === "left out").length;
+            const more = Number.isInteger(event.left_out) ? event.left_out - named : 0;
+            const rest = more > 0 ? ` and ${more.toLocaleString()} more` : "";
+            answer.li.append(el("p", { class: "hint context-cut" }, `Context cut to fit the model: ${names.join(", ")}${rest}`));
           }
         } else if (event.type === "done") {
           finished = true;

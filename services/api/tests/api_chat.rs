@@ -316,6 +316,11 @@ async fn search_finds_by_text_and_vector_and_ask_answers() {
     assert_eq!(near["results"][0]["id"], src.as_str(), "{near}");
     assert!(near["results"][0]["score"].as_f64().unwrap() > 0.99, "{near}");
     assert!(near["results"].as_array().unwrap().iter().all(|r| r["score"].as_f64().unwrap() >= 0.2));
+    // Notes only (the item type is a condition of the vector search too): the note, not the source.
+    let notes_query = json!({"query": "It rises.", "type": "vector", "search_sources": false, "minimum_score": -1.0});
+    let (_, near_notes) = api.call(Method::POST, "/search", Some(&a), Some(notes_query)).await;
+    let ids: Vec<&str> = near_notes["results"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [note["id"].as_str().unwrap()], "{near_notes}");
     // Without an embedding model: 400 naming what to set.
     let (status, err) = api.call(Method::POST, "/search", Some(&b), Some(query.clone())).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

@@ -258,8 +258,27 @@ pub async fn chat_stream(p: &Provider, model: &str, messages: &[Message]) -> any
 }
 
 /// Embeddings of `inputs` (one vector each, in order) by `model` through `{base}/embeddings`.
+/// Dimensions asked of the embedding models that can shorten their vectors (OpenAI's
+/// `text-embedding-3-*`, 1536 or 3072 of their own; trained to keep most of their quality
+/// shortened). In the database a vector costs about 20 bytes a dimension once its HNSW index is
+/// in use: 11,510 chunks of 1536 dimensions held ~300 MiB in a release server, more than the
+/// db's 256 MiB limit, and a search took ~210 ms; of 256, the app's chat-search benchmark runs
+/// in its limit (`scripts/bench/chat-search.sh`).
+pub const SHORTENED_DIMENSIONS: usize = 256;
+
+/// The body of an embeddings call: the model's own dimensions, or [`SHORTENED_DIMENSIONS`]
+/// for a model that takes `dimensions`.
+fn embeddings_body(model: &str, inputs: &[String]) -> Value {
+    let mut body = json!({"model": model, "input": inputs, "encoding_format": "float"});
+    let name = model.rsplit('/').next().unwrap_or(model).to_ascii_lowercase();
+    if name.starts_with("text-embedding-3") {
+        body["dimensions"] = json!(SHORTENED_DIMENSIONS);
+    }
+    body
+}
+
 pub async fn embeddings(p: &Provider, model: &str, inputs: &[String]) -> anyhow::Result<Vec<Vec<f32>>> {
-    let body = json!({"model": model, "input": inputs, "encoding_format": "float"});
+    let body = embeddings_body(model, inputs);
     let bytes = send(p, "embeddings", &body).await.map_err(|e| anyhow!("{} {model} embeddings: {e}", p.name))?;
     #[derive(serde::Deserialize)]
     struct Item {
@@ -350,6 +369,17 @@ pub fn parse_json_answer(content: &str) -> anyhow::Result<Value> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn models_that_can_shorten_their_vectors_are_asked_to() {
+        let inputs = ["a".to_string()];
+        for model in ["text-embedding-3-small", "openai/text-embedding-3-large", "Text-Embedding-3-Small"] {
+            assert_eq!(super::embeddings_body(model, &inputs)["dimensions"], super::SHORTENED_DIMENSIONS, "{model}");
+        }
+        for model in ["text-embedding-ada-002", "nomic-embed-text", "mistral-embed", "fake-embed"] {
+            assert!(super::embeddings_body(model, &inputs).get("dimensions").is_none(), "{model}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -285,7 +285,8 @@ async fn embeddings(State(fake): State<Shared>, headers: HeaderMap, Json(body): 
     if let Some(refusal) = fake.check("/v1/embeddings", &headers, &body, json!({"inputs": inputs.len()})) {
         return refusal;
     }
-    let dim = fake.cli.embedding_dim.max(1);
+    // `dimensions` shortens the vectors, as OpenAI's text-embedding-3 models do.
+    let dim = body["dimensions"].as_u64().map_or(fake.cli.embedding_dim, |d| d as usize).clamp(1, 8_192);
     let data: Vec<Value> = inputs
         .iter()
         .enumerate()

@@ -58,7 +58,7 @@ pub async fn serve() -> anyhow::Result<()> {
         streams: room::Room::new(
             settings.max_streams,
             std::time::Duration::ZERO,
-            "too many answers are streaming; try again shortly",
+            "too many answers are being written at once; try again shortly",
         ),
         searches: room::Room::new(
             settings.max_searches,

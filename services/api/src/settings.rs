@@ -43,7 +43,8 @@ pub struct ApiSettings {
     pub max_in_flight: usize,
     /// `API_QUEUE_TIMEOUT_MS`, default 1000: how long a request waits for room before its 503.
     pub queue_timeout: std::time::Duration,
-    /// `API_MAX_STREAMS`, default 16: answers streamed at once (chat, ask); more get 503.
+    /// `API_MAX_STREAMS`, default 16: answers written at once, streamed or whole (chat, ask);
+    /// more get 503.
     pub max_streams: usize,
     /// `API_MAX_SEARCHES`, default 4: searches run in the database at once (also those of an
     /// ask); one more waits up to `API_QUEUE_TIMEOUT_MS`, then gets 503.

@@ -401,10 +401,9 @@ async fn search_finds_by_text_and_vector_and_ask_answers() {
     assert!(gone["results"].as_array().unwrap().iter().all(|r| r["id"] != src.as_str()), "{gone}");
 }
 
-/// Streamed answers have a bound of their own (`API_MAX_STREAMS`), since a stream outlives the
+/// Answers have a bound of their own (`API_MAX_STREAMS`), since a stream outlives the
 /// in-flight bound: one past it is shed at once with `503` and `Retry-After`, on every
-/// streaming route, while a JSON answer still goes through; a client that hangs up frees its
-/// slot.
+/// route that answers, streamed or whole; a client that hangs up frees its slot.
 #[tokio::test(flavor = "multi_thread")]
 async fn streams_past_their_bound_are_shed_and_a_hung_up_one_frees_its_slot() {
     let api = Api::start_with(&[
@@ -433,9 +432,9 @@ async fn streams_past_their_bound_are_shed_and_a_hung_up_one_frees_its_slot() {
     assert_eq!(shed.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(shed.headers()["retry-after"], "1");
     let detail: Value = shed.json().await.unwrap();
-    assert!(detail["detail"].as_str().unwrap().contains("streaming"), "{detail}");
+    assert!(detail["detail"].as_str().unwrap().contains("too many answers"), "{detail}");
     let ask = json!({"question": "q?", "strategy_model": model, "answer_model": model, "final_answer_model": model});
-    assert_eq!(post_stream(&api, "/search/ask", &a, ask).await.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(post_stream(&api, "/search/ask", &a, ask.clone()).await.status(), StatusCode::SERVICE_UNAVAILABLE);
     let (_, src) = api
         .call(
             Method::POST,
@@ -452,15 +451,23 @@ async fn streams_past_their_bound_are_shed_and_a_hung_up_one_frees_its_slot() {
         StatusCode::SERVICE_UNAVAILABLE
     );
 
-    // Not streamed: bounded by the in-flight room only.
+    // Not streamed: an answer all the same (an upstream call and its prompt held), so shed too.
     let (status, conv) =
         api.call(Method::POST, "/chat/execute", Some(&a), Some(json!({"session_id": s2, "message": "hi"}))).await;
-    assert_eq!(status, StatusCode::OK, "{conv}");
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{conv}");
+    let (status, _) = api.call(Method::POST, "/search/ask/simple", Some(&a), Some(ask.clone())).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
 
     drop(first);
     until("the hung-up stream's slot is free", async || {
         post_stream(&api, "/chat/execute", &a, json!({"session_id": s2, "message": "again"})).await.status()
             == StatusCode::OK
+    })
+    .await;
+    // That stream's client hung up too; once it is noticed, a whole answer has room again.
+    until("a whole answer has room", async || {
+        let body = json!({"session_id": s2, "message": "whole"});
+        api.call(Method::POST, "/chat/execute", Some(&a), Some(body)).await.0 == StatusCode::OK
     })
     .await;
 }

@@ -409,7 +409,7 @@ async fn answer_streamed(
         (status = 415, description = "Not `application/json`", body = ErrorBody),
         (status = 422, description = "A field of the wrong shape, or an empty message", body = ErrorBody),
         (status = 502, description = "The model or its provider failed", body = ErrorBody),
-        (status = 503, description = "Streamed: too many answers streaming at once (see `Retry-After`)", body = ErrorBody),
+        (status = 503, description = "Too many answers at once, streamed or not (see `Retry-After`)", body = ErrorBody),
     )
 )]
 async fn execute(
@@ -419,7 +419,8 @@ async fn execute(
     Json(body): Json<Execute>,
 ) -> ApiResult<Response> {
     checked_text("message", &body.message, MESSAGE_LIMIT)?;
-    let slot = sse::wanted(&headers).then(|| state.streams.try_enter()).transpose()?;
+    // An answer holds an upstream call and its prompt, streamed or not: both take a place.
+    let slot = state.streams.try_enter()?;
     let owner = user.id();
     let session = chat::get(&state.db, owner, &body.session_id, None).await.map_err(store("Chat session"))?;
     let about = match (&session.notebook_id, &session.source_id) {
@@ -428,11 +429,12 @@ async fn execute(
         (None, None) => About::Nothing,
     };
     let turn = prepare(&state, owner, &session, &body.message, body.model_override.as_deref(), about).await?;
-    let Some(slot) = slot else {
+    if !sse::wanted(&headers) {
         answer_whole(turn).await?;
+        drop(slot);
         let messages = chat::messages(&state.db, owner, &session.id).await.map_err(store("Chat session"))?;
         return Ok(axum::Json(Conversation { session_id: session.id, messages }).into_response());
-    };
+    }
     Ok(sse::stream(slot, move |events| async move {
         events.send(context_event(&turn.prompt.report)).await;
         let token = |p: &str| Some(json!({"type": "token", "content": p}));
@@ -591,7 +593,7 @@ struct SourceMessage {
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not `application/json`", body = ErrorBody),
         (status = 422, description = "A field of the wrong shape, or an empty message", body = ErrorBody),
-        (status = 503, description = "Too many answers streaming at once (see `Retry-After`)", body = ErrorBody),
+        (status = 503, description = "Too many answers at once, streamed or not (see `Retry-After`)", body = ErrorBody),
     )
 )]
 async fn source_message(

@@ -293,7 +293,7 @@ async fn run_ask(
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not `application/json`", body = ErrorBody),
         (status = 422, description = "A field of the wrong shape, or an empty question", body = ErrorBody),
-        (status = 503, description = "Too many answers streaming at once (see `Retry-After`)", body = ErrorBody),
+        (status = 503, description = "Too many answers at once, streamed or not (see `Retry-After`)", body = ErrorBody),
     )
 )]
 async fn ask(State(state): State<AppState>, user: CurrentUser, Json(body): Json<AskRequest>) -> ApiResult<Response> {
@@ -332,6 +332,7 @@ async fn ask(State(state): State<AppState>, user: CurrentUser, Json(body): Json<
         (status = 415, description = "Not `application/json`", body = ErrorBody),
         (status = 422, description = "A field of the wrong shape, or an empty question", body = ErrorBody),
         (status = 502, description = "A model or its provider failed", body = ErrorBody),
+        (status = 503, description = "Too many answers at once, streamed or not (see `Retry-After`)", body = ErrorBody),
     )
 )]
 async fn ask_simple(
@@ -340,6 +341,7 @@ async fn ask_simple(
     _headers: HeaderMap,
     Json(body): Json<AskRequest>,
 ) -> ApiResult<Response> {
+    let _place = state.streams.try_enter()?;
     let ask = prepare(&state, user.id(), body).await?;
     let quiet = |_: Value| -> futures::future::BoxFuture<'static, bool> { Box::pin(async { true }) };
     let answer = run_ask(&ask, &quiet).await.map_err(ApiError::BadGateway)?;

@@ -52,7 +52,29 @@ for _ in $(seq 600); do
   sleep 0.1
 done
 echo "profile: $profile; $(nproc) cores; $(uname -sr)"
+# The peak anonymous memory of each service while the benchmark runs (what the kernel cannot
+# drop, as a memory limit counts it), sampled every 200 ms from the pids ephitup reports.
+"$bin/ephitup" status -f ephitup.toml --json | python3 -c '
+import json, sys
+for i in json.load(sys.stdin)["instances"]:
+    if i.get("pid"): print(i["label"], i["pid"])' >"$data/pids"
+(
+  declare -A peak
+  while kill -0 "$stack" 2>/dev/null; do
+    while read -r label pid; do
+      kib=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+      [ -n "$kib" ] && ((kib > ${peak[$label]:-0})) && peak[$label]=$kib
+    done <"$data/pids"
+    for label in "${!peak[@]}"; do echo "$label ${peak[$label]}"; done >"$data/peaks.new"
+    mv "$data/peaks.new" "$data/peaks"
+    sleep 0.2
+  done
+) &
+sampler=$!
 "$bin/ephitup-loadgen" --api "http://127.0.0.1:$API_PORT" --proxy "http://127.0.0.1:$PORT" \
   --chat-search "http://127.0.0.1:$fake_port/v1" --fake-key sk-bench \
   --duration "${BENCH_DURATION:-10s}" --concurrency "${BENCH_CONCURRENCY:-1,16}" --big "${BENCH_BIG:-10000}" \
   --source-chunks "${BENCH_SOURCE_CHUNKS:-500}" --samples "${BENCH_SAMPLES:-50}"
+kill "$sampler" 2>/dev/null || true
+echo "peak anonymous memory (RssAnon) of each service during the run:"
+[ ! -s "$data/peaks" ] || sort "$data/peaks" | awk '{printf "  %-8s %6.1f MiB\n", $1, $2 / 1024}'

@@ -56,8 +56,9 @@ echo "profile: $profile; $(nproc) cores; $(uname -sr)"
 # drop, as a memory limit counts it), sampled every 200 ms from the pids ephitup reports.
 "$bin/ephitup" status -f ephitup.toml --json | python3 -c '
 import json, sys
-for i in json.load(sys.stdin)["instances"]:
-    if i.get("pid"): print(i["label"], i["pid"])' >"$data/pids"
+for s in json.load(sys.stdin)["services"]:
+    for i in s["instances"]:
+        if i.get("pid"): print(i["label"], i["pid"])' >"$data/pids"
 (
   declare -A peak
   while kill -0 "$stack" 2>/dev/null; do

@@ -169,3 +169,48 @@ async fn data_survives_a_server_stop_and_start() {
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("0 applied now"), "{out}");
 }
+
+/// Migration 0007 moves a source's full text into a record of its own: a source written under
+/// 0006 keeps its text (read back as before), the source row no longer holds it, its length is
+/// kept on it, and deleting the source deletes the text.
+#[tokio::test]
+async fn a_sources_text_moves_to_its_own_record() {
+    let db = TestDb::start();
+    let before = copy_of_migrations();
+    std::fs::remove_file(before.path().join("0007_source_text.surql")).expect("0007 is a file");
+    let (code, out) = run(migrate_cmd(&db, Some(before.path())));
+    assert_eq!(code, Some(0), "{out}");
+    let conn = support::connect(&db).await;
+    conn.query(
+        "CREATE user:u SET email = 'u@example.com', password_hash = 'x';
+         CREATE source:s SET title = 'Book', full_text = 'Call me Ishmaël.', owner = user:u, asset = {};
+         CREATE source:t SET title = 'No text yet', owner = user:u, asset = {};",
+    )
+    .await
+    .expect("send")
+    .check()
+    .expect("rows of 0006");
+
+    let (code, out) = run(migrate_cmd(&db, None));
+    assert_eq!(code, Some(0), "{out}");
+    let mut answer = conn
+        .query(
+            "SELECT VALUE content FROM source_text:s;
+             SELECT VALUE text_chars FROM source:s;
+             SELECT VALUE full_text FROM source:s;
+             RETURN count(SELECT * FROM source_text);",
+        )
+        .await
+        .expect("send");
+    let content: Vec<String> = answer.take(0).expect("content");
+    let chars: Vec<i64> = answer.take(1).expect("text_chars");
+    let inline: Vec<Option<String>> = answer.take(2).expect("full_text");
+    let texts: Option<i64> = answer.take(3).expect("count");
+    assert_eq!(content, ["Call me Ishmaël."]);
+    assert_eq!(chars, ["Call me Ishmaël.".chars().count() as i64]);
+    assert_eq!(inline, [None]);
+    assert_eq!(texts, Some(1), "a source without text gets no text record");
+
+    conn.query("DELETE source:s").await.expect("send").check().expect("delete");
+    assert_eq!(count(&db, "source_text").await, 0);
+}

@@ -19,13 +19,14 @@ const SUMMARY: &str = "<string> id AS id, email, display_name, is_active, is_adm
 
 /// Every table with rows a user owns, in the order a clear deletes them (links first).
 /// Tables of later migrations (chat, embeddings) must be added here.
-const OWNED_TABLES: [&str; 18] = [
+const OWNED_TABLES: [&str; 19] = [
     "chat_message",
     "chat_session",
     "chunk",
     "reference",
     "artifact",
     "source_insight",
+    "source_text",
     "source",
     "note",
     "notebook",

@@ -523,11 +523,20 @@ fn parent_of(item_type: ItemType) -> &'static str {
     }
 }
 
-/// The field of an item's text.
+/// An item's text, in a `SELECT` of its rows.
 fn text_field(item_type: ItemType) -> &'static str {
     match item_type {
-        ItemType::Source => "full_text",
+        ItemType::Source => super::SOURCE_TEXT,
         ItemType::Note | ItemType::Insight => "content",
+    }
+}
+
+/// The length of an item's text in characters, in a `SELECT` of its rows (a source's is kept
+/// on it: its text is not read for it).
+fn text_length(item_type: ItemType) -> &'static str {
+    match item_type {
+        ItemType::Source => "(text_chars ?? 0)",
+        ItemType::Note | ItemType::Insight => "string::len(content ?? '')",
     }
 }
 
@@ -541,7 +550,7 @@ pub async fn rebuild_items(db: &Db, owner: &str, all: bool, include: &Include) -
         if !wanted {
             continue;
         }
-        let (table, field) = (item_type.table(), text_field(item_type));
+        let (table, length) = (item_type.table(), text_length(item_type));
         let from = if all {
             table.to_string()
         } else {
@@ -559,8 +568,8 @@ pub async fn rebuild_items(db: &Db, owner: &str, all: bool, include: &Include) -
             db,
             &format!(
                 "LET $o = type::record('user', $owner);
-                 SELECT <string> id AS id, string::len({field} ?? '') AS chars FROM {from}
-                 WHERE owner = $o AND string::len({field} ?? '') > 0;"
+                 SELECT <string> id AS id, {length} AS chars FROM {from}
+                 WHERE owner = $o AND {length} > 0;"
             ),
             vec![("owner", json!(owner_k.as_str()))],
         )

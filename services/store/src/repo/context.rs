@@ -70,13 +70,13 @@ const PAGE: usize = 128;
 // title and insights, a note's title and content), `text` is a source's full text.
 const SOURCE_SIZE: &str = "<string> id AS id, \
      string::len(title ?? '') + math::sum((SELECT VALUE string::len(content) FROM source_insight WHERE source = $parent.id)) AS base, \
-     string::len(full_text ?? '') AS text";
+     text_chars ?? 0 AS text";
 const NOTE_SIZE: &str = "<string> id AS id, string::len(title ?? '') + string::len(content ?? '') AS base, 0 AS text";
 
 // The text, each cut at `$room` characters (what was left of the budget when the page began:
 // every row but the last that fits is shorter). Full text only for the ids in `$full`.
 const SOURCE_FIELDS: &str = "<string> id AS id, title, \
-     IF <string> id IN $full THEN string::slice(full_text ?? '', 0, $room) END AS full_text, \
+     IF <string> id IN $full THEN string::slice(type::record('source_text', record::id(id)).content ?? '', 0, $room) END AS full_text, \
      (SELECT content, created FROM source_insight WHERE source = $parent.id ORDER BY created).content AS insights";
 const NOTE_FIELDS: &str = "<string> id AS id, title, string::slice(content ?? '', 0, $room) AS content";
 

@@ -122,7 +122,10 @@ pub async fn source_text(db: &Db, owner: &str, source_id: &str) -> Result<Source
     let (owner, source) = (owner_key(owner)?, RecordKey::parse("source", source_id).ok_or(StoreError::NotFound)?);
     one(
         db,
-        "SELECT title, full_text FROM type::record('source', $source) WHERE owner = type::record('user', $owner)",
+        &format!(
+            "SELECT title, {} AS full_text FROM type::record('source', $source) WHERE owner = type::record('user', $owner)",
+            super::SOURCE_TEXT
+        ),
         vec![("source", json!(source.as_str())), ("owner", json!(owner.as_str()))],
     )
     .await

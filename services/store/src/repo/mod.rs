@@ -25,6 +25,10 @@ use serde::de::DeserializeOwned;
 use crate::connect::Db;
 use crate::error::StoreError;
 
+/// A source's full text, in a `SELECT` of sources: it is a record of its own (`source_text`,
+/// the source's key), so a source's other fields are read without it (migration 0007).
+pub(crate) const SOURCE_TEXT: &str = "type::record('source_text', record::id(id)).content";
+
 /// The key of the owner's user record (`user:…`); an id of anything else owns nothing.
 pub(crate) fn owner_key(owner: &str) -> Result<crate::ids::RecordKey, StoreError> {
     crate::ids::RecordKey::parse("user", owner).ok_or(StoreError::NotFound)

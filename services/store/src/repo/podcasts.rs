@@ -127,7 +127,7 @@ pub async fn notebook_text(db: &Db, owner: &str, notebook_id: &str) -> Result<St
              {}
              {}
              RETURN array::concat(
-                 (SELECT VALUE full_text FROM $sources WHERE owner = $o AND full_text != NONE),
+                 (SELECT VALUE content FROM $sources.map(|$s| type::record('source_text', record::id($s))) WHERE owner = $o),
                  (SELECT VALUE content FROM $notes WHERE owner = $o)
              );",
             super::linked("sources", "reference", "source"),

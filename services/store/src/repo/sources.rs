@@ -63,8 +63,11 @@ pub async fn create(db: &Db, owner: &str, new: NewSource) -> Result<Source, Stor
                 LET $notebook = type::record('notebook', $nb);
                 IF $notebook.owner != $o {{ THROW '{NOT_FOUND}' }};
             }};
-            LET $source = (CREATE ONLY source SET title = $title, full_text = $content,
+            LET $source = (CREATE ONLY source SET title = $title, text_chars = IF $content != NONE {{ string::len($content) }},
                            asset = {{ url: $url, file_path: $file_path }}, owner = $o).id;
+            IF $content != NONE {{
+                CREATE type::record('source_text', record::id($source)) SET owner = $o, content = $content;
+            }};
             LET $job = (CREATE ONLY command SET app = $app, name = $job_name, status = 'new', owner = $o,
                         args = {{ source_id: <string> $source, kind: $kind, embed: $embed,
                                   delete_source: $delete_source, transformations: $transformations }}).id;
@@ -152,9 +155,10 @@ pub async fn detail(db: &Db, owner: &str, id: &str) -> Result<SourceDetail, Stor
     one(
         db,
         &format!(
-            "SELECT {FIELDS}, full_text, (SELECT VALUE <string> id FROM ->reference->notebook) AS notebooks, \
+            "SELECT {FIELDS}, {} AS full_text, (SELECT VALUE <string> id FROM ->reference->notebook) AS notebooks, \
              command.error_message AS error_message \
-             FROM type::record('source', $key) WHERE owner = type::record('user', $owner)"
+             FROM type::record('source', $key) WHERE owner = type::record('user', $owner)",
+            super::SOURCE_TEXT
         ),
         vec![("key", json!(key.as_str())), ("owner", json!(owner.as_str()))],
     )
@@ -227,7 +231,10 @@ pub async fn source_work(db: &Db, owner: &str, id: &str) -> Result<SourceWork, S
     let (owner, key) = (owner_key(owner)?, key(id)?);
     one(
         db,
-        "SELECT title, full_text, asset FROM type::record('source', $key) WHERE owner = type::record('user', $owner)",
+        &format!(
+            "SELECT title, {} AS full_text, asset FROM type::record('source', $key) WHERE owner = type::record('user', $owner)",
+            super::SOURCE_TEXT
+        ),
         vec![("key", json!(key.as_str())), ("owner", json!(owner.as_str()))],
     )
     .await
@@ -266,8 +273,12 @@ pub async fn save_processed(db: &Db, owner: &str, id: &str, p: Processed<'_>) ->
         "{
             LET $o = type::record('user', $owner);
             LET $s = type::record('source', $key);
-            LET $updated = (UPDATE $s SET title = $title, full_text = $full_text ?? full_text WHERE owner = $o RETURN VALUE id);
+            LET $updated = (UPDATE $s SET title = $title, text_chars = IF $full_text != NONE { string::len($full_text) } ELSE { text_chars }
+                            WHERE owner = $o RETURN VALUE id);
             IF !$updated { RETURN []; };
+            IF $full_text != NONE {
+                UPSERT type::record('source_text', record::id($s)) SET owner = $o, content = $full_text;
+            };
             IF $forget_file { UPDATE $s SET asset.file_path = NONE; };
             FOR $j IN $jobs {
                 LET $job = type::record('command', $j.key);

@@ -101,14 +101,16 @@ command = ["sh", "-c", '''i=0; while true; do if [ -f ping ]; then rm ping; echo
 "#,
     )
     .expect("config");
-    let mut child = Command::new(ephitup())
-        .args(["up", "-f", "ephitup.toml"])
-        .current_dir(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut out = BufReader::with_capacity(1 << 16, child.stdout.take().expect("stdout"));
+    let mut child = Stopped(
+        Command::new(ephitup())
+            .args(["up", "-f", "ephitup.toml"])
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn"),
+    );
+    let mut out = BufReader::with_capacity(1 << 16, child.0.stdout.take().expect("stdout"));
     let ponged = dir.path().join("ponged");
     let mut line = Vec::new();
     let mut flood_bytes: u64 = 0;
@@ -143,9 +145,21 @@ command = ["sh", "-c", '''i=0; while true; do if [ -f ping ]; then rm ping; echo
             "quiet line held back by over {BOUND} bytes of flood"
         );
     }
-    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM);
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.0.id() as i32), nix::sys::signal::Signal::SIGTERM);
     // Keep draining so ephitup can write its last lines and exit.
     std::io::copy(&mut out, &mut std::io::sink()).expect("drain");
-    assert!(child.wait().expect("wait").success());
+    assert!(child.0.wait().expect("wait").success());
     eprintln!("worst flood bytes ahead of a quiet line: {worst}");
+}
+
+/// An `ephitup` the test started, killed (with its flood) if the test fails before it stops it.
+struct Stopped(std::process::Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 }

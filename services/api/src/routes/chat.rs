@@ -299,10 +299,15 @@ async fn prepare(
     model_override: Option<&str>,
     about: About,
 ) -> ApiResult<Turn> {
+    // Where a turn's time goes before the model is asked, for `RUST_LOG=ephitup_api=debug`.
+    let started = std::time::Instant::now();
+    let mut steps = [0u128; 4];
+    let mut step = |i: usize| steps[i] = started.elapsed().as_micros();
     let caller =
         Caller { db: &state.db, secrets: &state.secrets, fallback: &state.ai_fallback, clients: &state.ai_clients };
     let model_id = model_override.filter(|m| !m.is_empty()).or(session.model_override.as_deref());
     let (provider, model) = ai::pick_model(caller, owner, model_id, ModelKind::Chat).await.map_err(model_error)?;
+    step(0);
     // What the model's window can hold is read, not the whole notebook.
     let chars = ai::chat::context_chars(&model.name);
     let context = match about {
@@ -312,13 +317,27 @@ async fn prepare(
         About::Source(id) => context::of_source(&state.db, owner, &id, chars).await.map_err(store("Source"))?,
         About::Nothing => Context::default(),
     };
+    step(1);
     let history = chat::messages(&state.db, owner, &session.id).await.map_err(store("Chat session"))?;
+    step(2);
     // Counting a context of up to a model's window is CPU work: off the async threads.
     let (name, text) = (model.name.clone(), message.to_string());
     let prompt = chunks::on_tokenizer_thread(move || prompt(&name, &context, &history, &text))
         .await
         .ok_or_else(|| ApiError::Internal("the prompt could not be built".into()))?;
+    step(3);
     chat::add_message(&state.db, owner, &session.id, "human", message, &[]).await.map_err(store("Chat session"))?;
+    tracing::debug!(
+        "chat {}: prepared in {} µs (model {}, context {}, history {}, prompt {}; {} items in, {} tokens)",
+        session.id,
+        started.elapsed().as_micros(),
+        steps[0],
+        steps[1] - steps[0],
+        steps[2] - steps[1],
+        steps[3] - steps[2],
+        prompt.report.sources.len() + prompt.report.notes.len(),
+        prompt.report.context_tokens,
+    );
     Ok(Turn { db: state.db.clone(), owner: owner.to_string(), session_id: session.id.clone(), provider, model, prompt })
 }
 
@@ -356,8 +375,10 @@ async fn answer_streamed(
     // Sent once the stream has begun: the prompt (up to a model's window) is not kept while
     // the answer streams.
     let messages = std::mem::take(&mut turn.prompt.messages);
+    let asked = std::time::Instant::now();
     let started = ai::chat_stream(&turn.provider, &turn.model.name, &messages).await;
     drop(messages);
+    tracing::debug!("chat {}: the model's stream began in {} µs", turn.session_id, asked.elapsed().as_micros());
     let mut pieces = match started {
         Ok(p) => p,
         Err(e) => {

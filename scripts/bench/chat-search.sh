@@ -12,7 +12,8 @@
 # Knobs: BENCH_PROFILE (release; `dev` for a quick functional run), BENCH_DURATION (10s),
 #        BENCH_CONCURRENCY (1,16), BENCH_BIG (10000 notes), BENCH_SOURCE_CHUNKS (500),
 #        BENCH_SAMPLES (50 chat answers per row), BENCH_STREAM_DELAY_MS (20), BENCH_DIM (256).
-# A failed run keeps the stack's and the stand-in's logs in test-artifacts/bench/chat-search/.
+# A failed run keeps the stack's and the stand-in's logs in test-artifacts/bench/chat-search/ (any run
+# with BENCH_KEEP_LOGS=1: with RUST_LOG=info,ephitup_api=debug they time each chat turn's steps).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib/env.sh
@@ -35,7 +36,7 @@ stack=$!
 cleanup() {
   local rc=$?
   grep -E '"(restart|exit|killed|limit)' "$data/ephitup.log" >&2 || true
-  if ((rc != 0)); then
+  if ((rc != 0)) || [ -n "${BENCH_KEEP_LOGS:-}" ]; then
     mkdir -p test-artifacts/bench/chat-search
     cp "$data/ephitup.log" "$data/fake-ai.log" test-artifacts/bench/chat-search/ 2>/dev/null || true
     echo "chat-search: logs kept in test-artifacts/bench/chat-search/" >&2

@@ -77,13 +77,7 @@ pub async fn relay(fd: OwnedFd, target: RelayTarget) {
         };
         match read {
             Ok(0) => break,
-            Ok(n) => {
-                lines.feed(&buf[..n]).await;
-                // A flood's reads and the sink's room are both ready at once: without a yield
-                // this loop would run on for tokio's whole cooperative budget (64 chunks,
-                // 16 MiB) before another service's relay got its turn at the sink.
-                tokio::task::yield_now().await;
-            }
+            Ok(n) => lines.feed(&buf[..n]).await,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 tracing::warn!("reading service output: {e}");

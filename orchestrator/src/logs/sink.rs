@@ -3,7 +3,8 @@
 //! only the log path (by backpressure to the services), never supervision.
 //!
 //! Room is counted in bytes by a fair (FIFO) semaphore: a relay waits for its turn, which is
-//! what keeps one flooding service from starving the others.
+//! what keeps one flooding service from starving the others; and a relay that found room at
+//! once gives way after its chunk, so the turn passes even while nobody has to wait.
 
 use std::collections::VecDeque;
 use std::io::Write;
@@ -110,7 +111,7 @@ impl LogSink {
         self.shared.spare.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_default()
     }
 
-    /// Queues a chunk, waiting (fairly) for room first.
+    /// Queues a chunk, waiting (fairly) for room first, then yields to the other relays.
     pub async fn send(&self, chunk: Chunk) {
         let permits = chunk.console.len().clamp(1, BUDGET);
         match self.shared.room.acquire_many(u32::try_from(permits).unwrap_or(u32::MAX)).await {
@@ -118,6 +119,10 @@ impl LogSink {
             Err(_) => return,
         }
         self.push(Queued { chunk, permits });
+        // A flood's pipe and the sink's room are both ready at once: without a yield its relay
+        // would run on for tokio's whole cooperative budget (64 chunks, 16 MiB) before another
+        // service's relay got its turn.
+        tokio::task::yield_now().await;
     }
 
     /// Queues a chunk without waiting: for `ephitup`'s own, rare, lines.

@@ -63,7 +63,7 @@ pub struct Context {
     pub sliced: Option<String>,
 }
 
-/// Rows read at once: the sizes of a page first, then the text of those of them that fit.
+/// The first page of a notebook's links: their sizes first, then the text of those that fit.
 const PAGE: usize = 128;
 
 /// A notebook's links are walked in pages that double from [`PAGE`] up to this: a page past

@@ -1,14 +1,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! A notebook's context against a real server, read for a model's window: what fits a budget
-//! of characters is read (the notebook's newest first, the crossing item cut at the budget),
-//! the rest only counted, and every chosen id is still checked against its owner. Read whole,
-//! it is everything, in the same order.
+//! of tokens is read (the notebook's newest first, each item counted as its prompt holds it;
+//! the crossing item taken, a few after it to be named), the rest only counted, and every
+//! chosen id is still checked against its owner. A text is read up to `CHARS_PER_TOKEN`
+//! characters a token of what is left. Read whole, it is everything, in the same order.
 
 use ephitup_store::records::Asset;
-use ephitup_store::repo::context::{self, Selection, SourceDepth};
+use ephitup_store::repo::context::{self, CHARS_PER_TOKEN, NAMED_PAST_BUDGET, PromptItem, Selection, SourceDepth};
 use ephitup_store::repo::notes::{self, NewNote};
 use ephitup_store::repo::sources::{self, NewSource};
-use ephitup_store::{DbSettings, StoreError, connect_app, repo};
+use ephitup_store::{DbSettings, StoreError, ai, connect_app, repo};
 use ephitup_testkit::TestDb;
 
 const NOTES: usize = 300;
@@ -56,20 +57,48 @@ async fn a_budget_reads_what_fits_and_counts_the_rest() {
     assert_eq!(whole.sources.len(), 1);
     assert_eq!(whole.sources[0].full_text, None, "the default takes a source's insights only");
 
-    // 20,500 characters: the source's title, then 20 notes whole and the 21st cut.
-    let fitted = context::fit(&db, &a, &nb, Selection::default(), 20_500).await.unwrap();
-    assert_eq!(fitted.notes.len(), 21);
-    assert_eq!(fitted.notes[..20], whole.notes[..20]);
-    let last = &fitted.notes[20];
-    assert_eq!(fitted.sliced.as_deref(), Some(last.id.as_str()));
-    // 20,500 less 4 for the source's title and 20 × 1,000, less the last one's title.
-    assert_eq!(last.content, whole.notes[20].content[..20_500 - 4 - 20 * NOTE_CHARS - "Note 279".len()]);
-    assert_eq!(fitted.unread, NOTES - 21);
+    // A budget of the source and 20 notes, and a few tokens more: the 21st crosses it (the
+    // prompt cuts it), ten more are read to be named, the rest only counted.
+    let source_tokens = whole.sources[0].count();
+    let tokens_of = |n: usize| -> usize { whole.notes[..n].iter().map(PromptItem::count).sum() };
+    let fitted = context::fit(&db, &a, &nb, Selection::default(), source_tokens + tokens_of(20) + 5).await.unwrap();
+    assert_eq!(fitted.notes.len(), 21 + NAMED_PAST_BUDGET);
+    let ids_of = |notes: &[context::NoteContext]| notes.iter().map(|n| n.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids_of(&fitted.notes), ids_of(&whole.notes[..21 + NAMED_PAST_BUDGET]));
+    assert_eq!(fitted.notes[20].content, whole.notes[20].content, "the text is read whole: the prompt cuts it");
+    assert_eq!(fitted.notes[0].tokens, Some(whole.notes[0].count()), "counted as it was read");
+    assert_eq!((fitted.sliced.as_deref(), fitted.unread), (None, NOTES - 21 - NAMED_PAST_BUDGET));
 
-    // A chosen source in full is cut at the budget; the notes after it are counted only.
+    // More than the first page of links holds: the next page is sized for what is left.
+    let fitted = context::fit(&db, &a, &nb, Selection::default(), source_tokens + tokens_of(200) + 1).await.unwrap();
+    assert_eq!(ids_of(&fitted.notes), ids_of(&whole.notes[..201 + NAMED_PAST_BUDGET]));
+    assert_eq!(fitted.unread, NOTES - 201 - NAMED_PAST_BUDGET);
+
+    // Read for a model's prompt, the store and the prompt agree: what the store took fills the
+    // prompt's room, the crossing note is the one the prompt cuts, the ten after it are the
+    // ones it names, and every other note is counted as left out.
+    let room = ai::chat::context_room("qwen-7b", &[], "Q");
+    let fitted = context::fit(&db, &a, &nb, Selection::default(), room).await.unwrap();
+    let p = ai::chat::prompt("qwen-7b", &fitted, &[], "Q");
+    let kept = p.report.notes.len();
+    assert!(kept > 20 && kept + NAMED_PAST_BUDGET < NOTES, "{kept} notes in");
+    assert_eq!(fitted.notes.len(), kept + NAMED_PAST_BUDGET);
+    let truncated: Vec<&str> = p.report.cut.iter().filter(|c| c.how == "truncated").map(|c| c.id.as_str()).collect();
+    assert_eq!(truncated, [fitted.notes[kept - 1].id.as_str()]);
+    let named: Vec<&str> = p.report.cut.iter().filter(|c| c.how == "left out").map(|c| c.id.as_str()).collect();
+    assert_eq!(named, ids_of(&fitted.notes[kept..]).iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(p.report.left_out, NOTES - kept);
+    assert!(
+        p.report.context_tokens <= room && p.report.context_tokens + 100 > room,
+        "{} of {room}",
+        p.report.context_tokens
+    );
+
+    // A chosen source in full is read up to the characters of the budget; the notes after it
+    // are counted only.
     let chosen = Selection { sources: Some(vec![(source.clone(), SourceDepth::Full)]), notes: Some(ids.clone()) };
-    let fitted = context::fit(&db, &a, &nb, chosen, 1_000).await.unwrap();
-    assert_eq!(fitted.sources[0].full_text.as_deref(), Some(&text[..1_000 - "Long".len()]));
+    let fitted = context::fit(&db, &a, &nb, chosen, 100).await.unwrap();
+    assert_eq!(fitted.sources[0].full_text.as_deref(), Some(&text[..100 * CHARS_PER_TOKEN - "Long".len()]));
     assert_eq!(fitted.sliced.as_deref(), Some(source.as_str()));
     assert_eq!((fitted.notes.len(), fitted.unread), (0, NOTES));
 
@@ -85,12 +114,12 @@ async fn a_budget_reads_what_fits_and_counts_the_rest() {
     let mut chosen: Vec<String> = ids.clone();
     chosen.push(theirs);
     let selection = Selection { sources: Some(Vec::new()), notes: Some(chosen) };
-    let refused = context::fit(&db, &a, &nb, selection, 1_000).await;
+    let refused = context::fit(&db, &a, &nb, selection, 100).await;
     assert!(matches!(refused, Err(StoreError::NotFound)), "{refused:?}");
 
     // A chat with one source reads its text up to the budget too.
-    let one = context::of_source(&db, &a, &source, 104).await.unwrap();
-    assert_eq!(one.sources[0].full_text.as_deref().map(str::len), Some(100));
+    let one = context::of_source(&db, &a, &source, 13).await.unwrap();
+    assert_eq!(one.sources[0].full_text.as_deref().map(str::len), Some(13 * CHARS_PER_TOKEN - "Long".len()));
     assert_eq!(one.sliced.as_deref(), Some(source.as_str()));
-    assert!(matches!(context::of_source(&db, &b, &source, 104).await, Err(StoreError::NotFound)));
+    assert!(matches!(context::of_source(&db, &b, &source, 13).await, Err(StoreError::NotFound)));
 }

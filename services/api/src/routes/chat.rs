@@ -308,19 +308,20 @@ async fn prepare(
     let model_id = model_override.filter(|m| !m.is_empty()).or(session.model_override.as_deref());
     let (provider, model) = ai::pick_model(caller, owner, model_id, ModelKind::Chat).await.map_err(model_error)?;
     step(0);
-    // What the model's window can hold is read, not the whole notebook.
-    let chars = ai::chat::context_chars(&model.name);
+    // The history first: what it leaves of the window is the room the context is read for.
+    let history = chat::messages(&state.db, owner, &session.id).await.map_err(store("Chat session"))?;
+    step(1);
+    let room = ai::chat::context_room(&model.name, &history, message);
     let context = match about {
         About::Notebook(nb, selection) => {
-            context::fit(&state.db, owner, &nb, selection, chars).await.map_err(store("Notebook, source or note"))?
+            context::fit(&state.db, owner, &nb, selection, room).await.map_err(store("Notebook, source or note"))?
         }
-        About::Source(id) => context::of_source(&state.db, owner, &id, chars).await.map_err(store("Source"))?,
+        About::Source(id) => context::of_source(&state.db, owner, &id, room).await.map_err(store("Source"))?,
         About::Nothing => Context::default(),
     };
-    step(1);
-    let history = chat::messages(&state.db, owner, &session.id).await.map_err(store("Chat session"))?;
     step(2);
-    // Counting a context of up to a model's window is CPU work: off the async threads.
+    // Building a prompt of up to a model's window is CPU work (the context's items come
+    // counted; the history and the cut item are counted here): off the async threads.
     let (name, text) = (model.name.clone(), message.to_string());
     let prompt = chunks::on_tokenizer_thread(move || prompt(&name, &context, &history, &text))
         .await
@@ -328,7 +329,7 @@ async fn prepare(
     step(3);
     chat::add_message(&state.db, owner, &session.id, "human", message, &[]).await.map_err(store("Chat session"))?;
     tracing::debug!(
-        "chat {}: prepared in {} µs (model {}, context {}, history {}, prompt {}; {} items in, {} tokens)",
+        "chat {}: prepared in {} µs (model {}, history {}, context {}, prompt {}; {} items in, {} tokens)",
         session.id,
         started.elapsed().as_micros(),
         steps[0],

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::client::{Message, OUTPUT_TOKENS};
 use crate::chunks::{tokens, truncate_tokens};
 use crate::records::{ChatMessage, Citation};
-use crate::repo::context::{Context, SourceContext};
+use crate::repo::context::{Context, NAMED_PAST_BUDGET, PromptItem};
 
 const INSTRUCTIONS: &str = "You are a research assistant helping the user understand their own sources and notes. \
 Answer from the context below; if it does not hold the answer, say so, and keep what you add from general knowledge apart. \
@@ -42,25 +42,6 @@ pub fn context_window(model: &str) -> usize {
     ];
     WINDOWS.iter().find(|(prefix, _)| m.starts_with(prefix)).map(|(_, w)| *w).unwrap_or(32_000)
 }
-
-/// Characters of context read for each token of a model's window: ample for prose and code
-/// (about 4 a token in `cl100k_base`), so the window is filled before the text read runs out; a
-/// denser text fills less of it, never more.
-pub const CHARS_PER_TOKEN: usize = 8;
-
-/// The most context a prompt is read from (characters), whatever the model's window: about
-/// 500,000 tokens of prose. It bounds the API's memory: a turn holds what it read, twice at
-/// most, while it builds its prompt, and 16 turns may stream at once (`API_MAX_STREAMS`).
-pub const CONTEXT_CHARS_MAX: usize = 2 << 20;
-
-/// How much context to read for `model` (characters): its window at [`CHARS_PER_TOKEN`], at
-/// most [`CONTEXT_CHARS_MAX`].
-pub fn context_chars(model: &str) -> usize {
-    context_window(model).saturating_mul(CHARS_PER_TOKEN).min(CONTEXT_CHARS_MAX)
-}
-
-/// Left-out items a report names; the others are only counted ([`ContextReport::left_out`]).
-const LISTED: usize = 10;
 
 /// An item of the context that did not go in whole.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -98,11 +79,18 @@ pub struct Prompt {
     pub titles: HashMap<String, Option<String>>,
 }
 
-/// Builds the messages for `model`: instructions, context and history in the window less the
-/// answer's room; the history takes at most a quarter of it (newest kept), the context the
-/// rest, items in order, the one that crosses the limit cut, those after it left out (and not
-/// counted in tokens, but the first few named).
-pub fn prompt(model: &str, context: &Context, history: &[ChatMessage], message: &str) -> Prompt {
+/// How a prompt for `model` shares its window: the answer's room, the instructions and the
+/// new message first, then the session's newest messages in at most a quarter of what is left,
+/// and the rest for the context.
+struct Plan<'h> {
+    /// The history kept, newest first.
+    kept: Vec<&'h ChatMessage>,
+    history_left_out: usize,
+    /// Tokens left for the context.
+    room: usize,
+}
+
+fn plan<'h>(model: &str, history: &'h [ChatMessage], message: &str) -> Plan<'h> {
     let window = context_window(model);
     let answer_room = (OUTPUT_TOKENS as usize).min(window / 4);
     let fixed = tokens(INSTRUCTIONS) + tokens(message) + 64;
@@ -121,7 +109,22 @@ pub fn prompt(model: &str, context: &Context, history: &[ChatMessage], message: 
     }
     let history_left_out = history.len() - kept.len();
     let history_used = budget / 4 - history_budget;
-    let room = budget - history_used;
+    Plan { kept, history_left_out, room: budget - history_used }
+}
+
+/// The tokens a prompt for `model` with this history and message has for its context: what
+/// the context is read for ([`crate::repo::context::fit`]) before [`prompt`] is built.
+pub fn context_room(model: &str, history: &[ChatMessage], message: &str) -> usize {
+    plan(model, history, message).room
+}
+
+/// Builds the messages for `model`: instructions, context and history in the window less the
+/// answer's room; the history takes at most a quarter of it (newest kept), the context the
+/// rest, items in order, the one that crosses the limit cut, those after it left out (and not
+/// counted in tokens, but the first few named). Items are counted in the tokens the store
+/// counted them in as it read them, when it did.
+pub fn prompt(model: &str, context: &Context, history: &[ChatMessage], message: &str) -> Prompt {
+    let Plan { kept, history_left_out, room } = plan(model, history, message);
 
     let mut fill = Filler {
         remaining: room,
@@ -132,14 +135,14 @@ pub fn prompt(model: &str, context: &Context, history: &[ChatMessage], message: 
     };
     let mut titles = HashMap::new();
     for s in &context.sources {
-        if fill.put(&s.id, &s.title, || source_body(s)) {
+        if fill.put(s) {
             fill.report.sources.push(s.id.clone());
             fill.report.insights += s.insights.len();
             titles.insert(s.id.clone(), s.title.clone());
         }
     }
     for n in &context.notes {
-        if fill.put(&n.id, &n.title, || n.content.trim().to_string() + "\n") {
+        if fill.put(n) {
             fill.report.notes.push(n.id.clone());
             titles.insert(n.id.clone(), n.title.clone());
         }
@@ -165,21 +168,6 @@ pub fn prompt(model: &str, context: &Context, history: &[ChatMessage], message: 
     Prompt { messages, report, titles }
 }
 
-/// A source as the prompt holds it: its insights, then its full text if it is in whole.
-fn source_body(s: &SourceContext) -> String {
-    let mut body = String::new();
-    for insight in &s.insights {
-        body.push_str("Insight: ");
-        body.push_str(insight.trim());
-        body.push('\n');
-    }
-    if let Some(full) = &s.full_text {
-        body.push_str(full.trim());
-        body.push('\n');
-    }
-    body
-}
-
 /// The context part of a prompt as it fills.
 struct Filler<'a> {
     /// Tokens still free.
@@ -194,21 +182,20 @@ struct Filler<'a> {
 
 impl Filler<'_> {
     /// Puts an item in, whole or cut; false when it is left out.
-    fn put(&mut self, id: &str, title: &Option<String>, body: impl FnOnce() -> String) -> bool {
-        let heading = format!("\n## [{id}] {}\n", title.as_deref().unwrap_or("(untitled)"));
+    fn put(&mut self, item: &impl PromptItem) -> bool {
+        let (id, title) = (item.id(), item.title().map(str::to_string));
         if self.full {
-            self.leave_out(id, title, || tokens(&heading) + tokens(&body()));
+            self.leave_out(id, &title, || item.count());
             return false;
         }
-        let body = body();
-        let whole = tokens(&heading) + tokens(&body);
+        let (heading, body) = (item.heading(), item.body());
+        let whole = item.tokens().unwrap_or_else(|| tokens(&heading) + tokens(&body));
         if whole <= self.remaining {
             self.remaining -= whole;
             self.text.push_str(&heading);
             self.text.push_str(&body);
             if self.sliced == Some(id) {
-                let cut =
-                    Cut { id: id.into(), title: title.clone(), how: "truncated", tokens: whole, kept_tokens: whole };
+                let cut = Cut { id: id.into(), title, how: "truncated", tokens: whole, kept_tokens: whole };
                 self.report.cut.push(cut);
             }
             return true;
@@ -217,7 +204,7 @@ impl Filler<'_> {
         if self.remaining > tokens(&heading) + 100 {
             let room = self.remaining - tokens(&heading);
             let (start, _) = truncate_tokens(&body, room);
-            let cut = Cut { id: id.into(), title: title.clone(), how: "truncated", tokens: whole, kept_tokens: room };
+            let cut = Cut { id: id.into(), title, how: "truncated", tokens: whole, kept_tokens: room };
             self.report.cut.push(cut);
             self.text.push_str(&heading);
             self.text.push_str(&start);
@@ -225,14 +212,14 @@ impl Filler<'_> {
             self.remaining = 0;
             true
         } else {
-            self.leave_out(id, title, || whole);
+            self.leave_out(id, &title, || whole);
             false
         }
     }
 
     /// Counts an item left out, and names it if few were so far.
     fn leave_out(&mut self, id: &str, title: &Option<String>, tokens: impl FnOnce() -> usize) {
-        if self.report.left_out < LISTED {
+        if self.report.left_out < NAMED_PAST_BUDGET {
             let cut = Cut { id: id.into(), title: title.clone(), how: "left out", tokens: tokens(), kept_tokens: 0 };
             self.report.cut.push(cut);
         }
@@ -271,6 +258,7 @@ mod tests {
             title: Some(format!("Title {id}")),
             insights: vec![],
             full_text: Some(text.into()),
+            tokens: None,
         }
     }
 
@@ -278,7 +266,7 @@ mod tests {
     fn everything_fits_a_large_window() {
         let ctx = Context {
             sources: vec![source("source:a", "Alpha text.")],
-            notes: vec![NoteContext { id: "note:n".into(), title: None, content: "A note.".into() }],
+            notes: vec![NoteContext { id: "note:n".into(), title: None, content: "A note.".into(), tokens: None }],
             ..Context::default()
         };
         let p = prompt("gpt-4o-mini", &ctx, &[], "What is alpha?");
@@ -294,7 +282,7 @@ mod tests {
         let big = "word ".repeat(40_000);
         let ctx = Context {
             sources: vec![source("source:a", &big), source("source:b", "tiny")],
-            notes: vec![NoteContext { id: "note:n".into(), title: None, content: "A note.".into() }],
+            notes: vec![NoteContext { id: "note:n".into(), title: None, content: "A note.".into(), tokens: None }],
             ..Context::default()
         };
         let p = prompt("qwen-7b", &ctx, &[], "Q");
@@ -310,14 +298,15 @@ mod tests {
 
     #[test]
     fn a_few_left_out_are_named_and_all_are_counted() {
-        let note = |i: usize| NoteContext { id: format!("note:{i}"), title: None, content: "word ".repeat(300) };
+        let note =
+            |i: usize| NoteContext { id: format!("note:{i}"), title: None, content: "word ".repeat(300), tokens: None };
         // 400 notes of about 300 tokens read, 1,000 more past the store's budget.
         let ctx = Context { notes: (0..400).map(note).collect(), unread: 1_000, ..Context::default() };
         let p = prompt("qwen-7b", &ctx, &[], "Q");
         let kept = p.report.notes.len();
         assert!((50..400).contains(&kept), "{kept} notes in");
         assert_eq!(p.report.cut.iter().filter(|c| c.how == "truncated").count(), 1);
-        assert_eq!(p.report.cut.iter().filter(|c| c.how == "left out").count(), LISTED);
+        assert_eq!(p.report.cut.iter().filter(|c| c.how == "left out").count(), NAMED_PAST_BUDGET);
         assert_eq!(p.report.left_out, 400 - kept + 1_000);
     }
 

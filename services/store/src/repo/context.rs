@@ -3,10 +3,14 @@
 //! [`StoreError::NotFound`], as a missing one is (the original app silently skipped it and
 //! read any user's rows).
 //!
-//! A chat reads it for its model's window ([`fit`]): a page of items' sizes first, then the
-//! text of those that fit a budget of characters, the one that crosses it cut; what lies past
-//! it is counted, not read. So a chat over a notebook of 10,000 notes reads what its prompt can
-//! hold, not the notebook, and a book-length source costs its budget, not its length.
+//! A chat reads it for its model's window ([`fit`]): a budget of tokens, the room its prompt
+//! leaves for context. Items are read in order a page at a time (their sizes first, then the
+//! text of those that fit [`CHARS_PER_TOKEN`] characters a token of what is left), each read
+//! item counted in the tokens its prompt holds ([`PromptItem`]); the one that crosses the budget
+//! is taken (the prompt cuts it), a few after it to be named, and what lies past is counted,
+//! not read. Pages after the first are sized by the tokens an item took so far. So a chat over
+//! a notebook of 10,000 notes reads about what its prompt holds, not the notebook, and a
+//! book-length source costs its budget, not its length.
 
 use std::collections::HashMap;
 
@@ -14,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{owner_key, rows};
+use crate::chunks::{on_tokenizer_thread, tokens};
 use crate::connect::Db;
 use crate::error::StoreError;
 use crate::ids::RecordKey;
@@ -34,6 +39,20 @@ pub struct Selection {
     pub notes: Option<Vec<String>>,
 }
 
+/// Characters of context read for each token of a budget, at most: ample for prose and code
+/// (about 4 a token in `cl100k_base`), so a budget is filled before the text read runs out; a
+/// denser text fills less of it, never more. It bounds what one item's text is read at.
+pub const CHARS_PER_TOKEN: usize = 8;
+
+/// The most context read for a prompt (characters), whatever the budget: about 500,000 tokens
+/// of prose. It bounds the API's memory: a turn holds what it read, twice at most, while it
+/// builds its prompt, and 16 turns may stream at once (`API_MAX_STREAMS`).
+pub const CONTEXT_CHARS_MAX: usize = 2 << 20;
+
+/// Items past a token budget that are still read and kept, for a report to name what it left
+/// out; the others are only counted ([`Context::unread`]).
+pub const NAMED_PAST_BUDGET: usize = 10;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SourceContext {
     pub id: String,
@@ -42,6 +61,9 @@ pub struct SourceContext {
     pub insights: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub full_text: Option<String>,
+    /// Its tokens in a prompt ([`PromptItem`]), when [`fit`] counted them.
+    #[serde(skip)]
+    pub tokens: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -49,13 +71,83 @@ pub struct NoteContext {
     pub id: String,
     pub title: Option<String>,
     pub content: String,
+    /// Its tokens in a prompt ([`PromptItem`]), when [`fit`] counted them.
+    #[serde(skip)]
+    pub tokens: Option<usize>,
+}
+
+/// A source or note as a prompt holds it: a heading with its id (what the model cites) and
+/// title, then its body. One rendering, so the tokens [`fit`] counts are the prompt's own.
+pub trait PromptItem {
+    fn id(&self) -> &str;
+    fn title(&self) -> Option<&str>;
+    fn body(&self) -> String;
+    /// The tokens of heading and body, when counted as the item was read.
+    fn tokens(&self) -> Option<usize>;
+    fn set_tokens(&mut self, tokens: usize);
+
+    fn heading(&self) -> String {
+        format!("\n## [{}] {}\n", self.id(), self.title().unwrap_or("(untitled)"))
+    }
+
+    /// [`PromptItem::tokens`], else counted now (`cl100k_base`).
+    fn count(&self) -> usize {
+        self.tokens().unwrap_or_else(|| tokens(&self.heading()) + tokens(&self.body()))
+    }
+}
+
+impl PromptItem for SourceContext {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn title(&self) -> Option<&str> {
+        self.title.as_deref()
+    }
+    /// Its insights, then its full text if it is in whole.
+    fn body(&self) -> String {
+        let mut body = String::new();
+        for insight in &self.insights {
+            body.push_str("Insight: ");
+            body.push_str(insight.trim());
+            body.push('\n');
+        }
+        if let Some(full) = &self.full_text {
+            body.push_str(full.trim());
+            body.push('\n');
+        }
+        body
+    }
+    fn tokens(&self) -> Option<usize> {
+        self.tokens
+    }
+    fn set_tokens(&mut self, tokens: usize) {
+        self.tokens = Some(tokens);
+    }
+}
+
+impl PromptItem for NoteContext {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn title(&self) -> Option<&str> {
+        self.title.as_deref()
+    }
+    fn body(&self) -> String {
+        self.content.trim().to_string() + "\n"
+    }
+    fn tokens(&self) -> Option<usize> {
+        self.tokens
+    }
+    fn set_tokens(&mut self, tokens: usize) {
+        self.tokens = Some(tokens);
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Context {
     pub sources: Vec<SourceContext>,
     pub notes: Vec<NoteContext>,
-    /// Items past the budget of [`fit`], counted, not read.
+    /// Items past the budget of [`fit`] (and the few it named), counted, not read.
     #[serde(skip)]
     pub unread: usize,
     /// The item whose text [`fit`] cut at the budget (the last one read), if one was.
@@ -66,11 +158,15 @@ pub struct Context {
 /// The first page of a notebook's links: their sizes first, then the text of those that fit.
 const PAGE: usize = 128;
 
-/// A notebook's links are walked in pages that double from [`PAGE`] up to this: a page past
-/// `START n` costs the `n` links it skips, so a context of 1,000 notes takes four pages, not
-/// eight, and skips 1,408 links, not 3,584. The text of what a page holds that fits is read in
-/// one query: what fits is bounded by the budget, not by the page.
+/// The largest page of links. A page after the first holds about what the budget has room
+/// for at the tokens an item took so far (a quarter more, and those to be named); without a
+/// token budget (the whole context) pages double from [`PAGE`] up to this. The text of what a
+/// page holds that fits is read in one query: what fits is bounded by the budget, not by the
+/// page.
 const MAX_LINK_PAGE: usize = 1_024;
+
+/// The smallest page after the first: a few items more cost less than another query.
+const MIN_LINK_PAGE: usize = 16;
 
 // Sizes in characters, before any text is read. `base` goes in at every depth (a source's
 // title and insights, a note's title and content), `text` is a source's full text.
@@ -102,28 +198,41 @@ struct SourceRow {
     insights: Vec<String>,
 }
 
-/// Builds the context of one of the owner's notebooks, whole (`/chat/context`).
+/// Builds the context of one of the owner's notebooks, whole (`/chat/context`, a podcast):
+/// nothing counted in tokens.
 pub async fn build(db: &Db, owner: &str, notebook_id: &str, selection: Selection) -> Result<Context, StoreError> {
-    fit(db, owner, notebook_id, selection, usize::MAX).await
+    read_notebook(db, owner, notebook_id, selection, None).await
 }
 
-/// Builds the context of one of the owner's notebooks up to `chars` characters of text: items
-/// in order (sources, then notes; the notebook's newest `updated` first, or the order chosen),
-/// the one that crosses the budget cut at it ([`Context::sliced`]), the rest only counted
-/// ([`Context::unread`]). A chat reads what its prompt can hold, not the notebook: the cost does
-/// not grow with the notebook. A chosen id that is not the owner's is [`StoreError::NotFound`],
-/// whether or not it would fit.
+/// Builds the context of one of the owner's notebooks for a prompt with room for `tokens` of
+/// it: items in order (sources, then notes; the notebook's newest `updated` first, or the order
+/// chosen), each counted in its prompt tokens ([`PromptItem`]) as it is read; the one that
+/// crosses the budget is taken (the prompt cuts it; if its text was cut at reading,
+/// [`Context::sliced`] says so), [`NAMED_PAST_BUDGET`] after it already read are kept to be
+/// named, the rest only counted ([`Context::unread`]). A chat reads what its prompt can hold,
+/// not the notebook: the cost does not grow with the notebook. A chosen id that is not the
+/// owner's is [`StoreError::NotFound`], whether or not it would fit.
 pub async fn fit(
     db: &Db,
     owner: &str,
     notebook_id: &str,
     selection: Selection,
-    chars: usize,
+    tokens: usize,
+) -> Result<Context, StoreError> {
+    read_notebook(db, owner, notebook_id, selection, Some(tokens)).await
+}
+
+async fn read_notebook(
+    db: &Db,
+    owner: &str,
+    notebook_id: &str,
+    selection: Selection,
+    tokens: Option<usize>,
 ) -> Result<Context, StoreError> {
     let nb = RecordKey::parse("notebook", notebook_id).ok_or(StoreError::NotFound)?;
     super::notebooks::check(db, owner, nb.as_str()).await?;
     let owner = owner_key(owner)?;
-    let mut reader = Reader { db, owner: owner.as_str(), left: chars, spent: false, context: Context::default() };
+    let mut reader = Reader::new(db, owner.as_str(), tokens);
 
     match selection.sources {
         Some(chosen) => {
@@ -145,12 +254,13 @@ pub async fn fit(
     Ok(reader.context)
 }
 
-/// The context of one of the owner's sources on its own: its title, insights and full text up
-/// to `chars` characters (a chat with one source).
-pub async fn of_source(db: &Db, owner: &str, source_id: &str, chars: usize) -> Result<Context, StoreError> {
+/// The context of one of the owner's sources on its own for a prompt with room for `tokens`
+/// of it: its title, insights and full text, read up to [`CHARS_PER_TOKEN`] characters a
+/// token (a chat with one source).
+pub async fn of_source(db: &Db, owner: &str, source_id: &str, tokens: usize) -> Result<Context, StoreError> {
     let owner = owner_key(owner)?;
     let sizes = sized(db, "source", SOURCE_SIZE, owner.as_str(), std::iter::once(&source_id.to_string())).await?;
-    let mut reader = Reader { db, owner: owner.as_str(), left: chars, spent: false, context: Context::default() };
+    let mut reader = Reader::new(db, owner.as_str(), Some(tokens));
     reader.sources(sizes.into_iter().map(|s| (s, SourceDepth::Full)).collect()).await?;
     Ok(reader.context)
 }
@@ -174,17 +284,28 @@ struct Taken<T> {
 struct Reader<'a> {
     db: &'a Db,
     owner: &'a str,
-    /// Characters of the budget not yet spent.
+    /// Characters not yet spent: what the text of the items still to come is read up to.
     left: usize,
+    /// Tokens of the budget not yet spent; `None`: not counted (the whole context).
+    tokens: Option<usize>,
+    /// An item crossed the token budget: those after it are only named, then counted.
+    over: bool,
+    /// Items kept past the token budget, to be named ([`NAMED_PAST_BUDGET`]).
+    named: usize,
     /// The budget is spent: what comes next is counted only.
     spent: bool,
     context: Context,
 }
 
-impl Reader<'_> {
-    /// Takes from `sizes` what fits, and the item that crosses the budget with what was left of
-    /// it ([`Taken::allowance`]); counts the rest as unread. Returns the room the text of those
-    /// taken is read at: what was left of the budget before them.
+impl<'a> Reader<'a> {
+    fn new(db: &'a Db, owner: &'a str, tokens: Option<usize>) -> Self {
+        let left = tokens.map_or(usize::MAX, |t| t.saturating_mul(CHARS_PER_TOKEN).min(CONTEXT_CHARS_MAX));
+        Reader { db, owner, left, tokens, over: false, named: 0, spent: false, context: Context::default() }
+    }
+
+    /// Takes from `sizes` what fits the characters left, and the item that crosses them with
+    /// what was left of them ([`Taken::allowance`]); counts the rest as unread. Returns the room
+    /// the text of those taken is read at: what was left before them.
     fn take<T>(&mut self, sizes: Vec<(Size, T)>) -> (Vec<Taken<T>>, usize) {
         let room = self.left;
         let mut taken = Vec::new();
@@ -202,12 +323,67 @@ impl Reader<'_> {
         (taken, room)
     }
 
-    /// Cuts the text of the item that crossed the budget to `room` characters, and says so.
-    fn cut(&mut self, id: &str, text: &mut String, room: usize) {
-        if let Some((end, _)) = text.char_indices().nth(room) {
-            text.truncate(end);
-            self.context.sliced = Some(id.to_string());
+    /// Cuts the text of the item that crossed the characters left to `room` characters;
+    /// whether it did.
+    fn cut(text: &mut String, room: usize) -> bool {
+        match text.char_indices().nth(room) {
+            Some((end, _)) => {
+                text.truncate(end);
+                true
+            }
+            None => false,
         }
+    }
+
+    /// Marks the item taken as the one whose text was cut at reading, if it is.
+    fn sliced_if(&mut self, cut: &Option<String>, id: &str) {
+        if cut.as_deref() == Some(id) {
+            self.context.sliced = cut.clone();
+        }
+    }
+
+    /// Past the token budget and the items to be named: nothing more is read.
+    fn done(&self) -> bool {
+        self.over && self.named >= NAMED_PAST_BUDGET
+    }
+
+    /// Counts the prompt tokens of items just read, on the tokenizer's thread (a page of text
+    /// is CPU work); without a token budget they are left uncounted.
+    async fn counted<T: PromptItem>(&self, mut items: Vec<T>) -> Vec<T> {
+        if self.tokens.is_none() || items.is_empty() {
+            return items;
+        }
+        let texts: Vec<(String, String)> = items.iter().map(|i| (i.heading(), i.body())).collect();
+        let counts = on_tokenizer_thread(move || texts.iter().map(|(h, b)| tokens(h) + tokens(b)).collect::<Vec<_>>());
+        // Were tokenizing to panic, the prompt counts again (and its caller reports it).
+        if let Some(counts) = counts.await {
+            for (item, n) in items.iter_mut().zip(counts) {
+                item.set_tokens(n);
+            }
+        }
+        items
+    }
+
+    /// Whether a counted item goes in: it fits, or it crosses the budget (the prompt cuts it),
+    /// or it is one of the few after that are named. Otherwise it is counted as unread.
+    fn admit(&mut self, item: &impl PromptItem) -> bool {
+        let Some(left) = self.tokens.as_mut() else { return true };
+        if self.over {
+            if self.named < NAMED_PAST_BUDGET {
+                self.named += 1;
+                return true;
+            }
+            self.context.unread += 1;
+            return false;
+        }
+        // Uncounted (the tokenizer failed): its bytes, more than its tokens.
+        let n = item.tokens().unwrap_or_else(|| item.heading().len() + item.body().len());
+        *left = left.saturating_sub(n);
+        if *left == 0 {
+            self.over = true;
+            self.spent = true;
+        }
+        true
     }
 
     async fn sources(&mut self, sizes: Vec<(Size, SourceDepth)>) -> Result<(), StoreError> {
@@ -221,6 +397,10 @@ impl Reader<'_> {
             .collect();
         let (taken, room) = self.take(sizes);
         for page in taken.chunks(MAX_LINK_PAGE) {
+            if self.done() {
+                self.context.unread += page.len();
+                continue;
+            }
             let full: Vec<&str> =
                 page.iter().filter(|t| t.how == SourceDepth::Full).map(|t| t.size.id.as_str()).collect();
             let found: Vec<SourceRow> = read(
@@ -233,6 +413,7 @@ impl Reader<'_> {
             )
             .await?;
             let mut by_id: HashMap<String, SourceRow> = found.into_iter().map(|r| (r.id.clone(), r)).collect();
+            let (mut read, mut cut) = (Vec::with_capacity(page.len()), None);
             for t in page {
                 // Gone since its size was read: as if it had not been there.
                 let Some(row) = by_id.remove(&t.size.id) else { continue };
@@ -240,15 +421,24 @@ impl Reader<'_> {
                     SourceDepth::Full => Some(row.full_text.unwrap_or_default()),
                     SourceDepth::Insights => None,
                 };
-                if let (Some(allowance), Some(text)) = (t.allowance, full_text.as_mut()) {
-                    self.cut(&row.id, text, allowance.saturating_sub(t.size.base));
+                if let (Some(allowance), Some(text)) = (t.allowance, full_text.as_mut())
+                    && Self::cut(text, allowance.saturating_sub(t.size.base))
+                {
+                    cut = Some(row.id.clone());
                 }
-                self.context.sources.push(SourceContext {
+                read.push(SourceContext {
                     id: row.id,
                     title: row.title,
                     insights: row.insights,
                     full_text,
+                    tokens: None,
                 });
+            }
+            for source in self.counted(read).await {
+                if self.admit(&source) {
+                    self.sliced_if(&cut, &source.id);
+                    self.context.sources.push(source);
+                }
             }
         }
         Ok(())
@@ -257,6 +447,10 @@ impl Reader<'_> {
     async fn notes(&mut self, sizes: Vec<Size>) -> Result<(), StoreError> {
         let (taken, room) = self.take(sizes.into_iter().map(|s| (s, ())).collect());
         for page in taken.chunks(MAX_LINK_PAGE) {
+            if self.done() {
+                self.context.unread += page.len();
+                continue;
+            }
             let found: Vec<NoteContext> = read(
                 self.db,
                 "note",
@@ -267,13 +461,22 @@ impl Reader<'_> {
             )
             .await?;
             let mut by_id: HashMap<String, NoteContext> = found.into_iter().map(|n| (n.id.clone(), n)).collect();
+            let (mut read, mut cut) = (Vec::with_capacity(page.len()), None);
             for t in page {
                 let Some(mut note) = by_id.remove(&t.size.id) else { continue };
                 if let Some(allowance) = t.allowance {
                     let title = note.title.as_deref().map_or(0, |t| t.chars().count());
-                    self.cut(&note.id, &mut note.content, allowance.saturating_sub(title));
+                    if Self::cut(&mut note.content, allowance.saturating_sub(title)) {
+                        cut = Some(note.id.clone());
+                    }
                 }
-                self.context.notes.push(note);
+                read.push(note);
+            }
+            for note in self.counted(read).await {
+                if self.admit(&note) {
+                    self.sliced_if(&cut, &note.id);
+                    self.context.notes.push(note);
+                }
             }
         }
         Ok(())
@@ -281,49 +484,87 @@ impl Reader<'_> {
 
     /// Walks the notebook's sources (insights) or notes a page at a time, newest `updated`
     /// first from the links' index; once the budget is spent, the links not walked are counted
-    /// instead.
+    /// instead. The count runs beside the walk (it does not depend on it) when there is a token
+    /// budget to spend.
     async fn linked(&mut self, nb: &str, table: Table) -> Result<(), StoreError> {
         let (edge, size_fields) = match table {
             Table::Source => ("reference", SOURCE_SIZE),
             Table::Note => ("artifact", NOTE_SIZE),
         };
-        let (mut offset, mut limit) = (0, PAGE);
-        while !self.spent {
-            let sizes: Vec<Size> = rows(
-                self.db,
-                &format!(
-                    "{} SELECT {size_fields} FROM $page WHERE owner = type::record('user', $owner);",
-                    super::linked_page(edge)
-                ),
-                vec![
-                    ("nb", json!(nb)),
-                    ("owner", json!(self.owner)),
-                    ("limit", json!(limit)),
-                    ("offset", json!(offset)),
-                ],
-            )
-            .await?;
-            if sizes.is_empty() {
-                return Ok(());
-            }
-            offset += sizes.len();
-            limit = (limit * 2).min(MAX_LINK_PAGE);
-            match table {
-                Table::Source => self.sources(sizes.into_iter().map(|s| (s, SourceDepth::Insights)).collect()).await?,
-                Table::Note => self.notes(sizes).await?,
-            }
-        }
+        let db = self.db;
+        let counting = self.tokens.is_some();
         // Counted from the notebook's edge keys, no record read: `SELECT count() … WHERE out =
         // type::record(…)` reads every link (the planner counts from the index only for a
-        // literal id), 240 ms for 10,000 notes in a release server, a turn's slowest step.
-        let links: Vec<usize> = rows(
-            self.db,
-            &format!("SELECT VALUE count(<-{edge}) FROM type::record('notebook', $nb);"),
-            vec![("nb", json!(nb))],
-        )
-        .await?;
-        self.context.unread += links.first().copied().unwrap_or(0).saturating_sub(offset);
+        // literal id), 240 ms for 10,000 notes in a release server.
+        let count = async {
+            if !counting {
+                return Ok(None);
+            }
+            let links: Vec<usize> = rows(
+                db,
+                &format!("SELECT VALUE count(<-{edge}) FROM type::record('notebook', $nb);"),
+                vec![("nb", json!(nb))],
+            )
+            .await?;
+            Ok::<_, StoreError>(Some(links.first().copied().unwrap_or(0)))
+        };
+        let walk = async {
+            let kept_before = self.kept(table);
+            let tokens_before = self.tokens.unwrap_or(0);
+            let (mut offset, mut limit) = (0, PAGE);
+            while !self.spent {
+                let sizes: Vec<Size> = rows(
+                    db,
+                    &format!(
+                        "{} SELECT {size_fields} FROM $page WHERE owner = type::record('user', $owner);",
+                        super::linked_page(edge)
+                    ),
+                    vec![
+                        ("nb", json!(nb)),
+                        ("owner", json!(self.owner)),
+                        ("limit", json!(limit)),
+                        ("offset", json!(offset)),
+                    ],
+                )
+                .await?;
+                if sizes.is_empty() {
+                    break;
+                }
+                offset += sizes.len();
+                match table {
+                    Table::Source => {
+                        self.sources(sizes.into_iter().map(|s| (s, SourceDepth::Insights)).collect()).await?
+                    }
+                    Table::Note => self.notes(sizes).await?,
+                }
+                limit = match self.tokens {
+                    // About what the budget still has room for, at the tokens an item took.
+                    Some(left) => {
+                        let kept = (self.kept(table) - kept_before).max(1);
+                        let per_item = (tokens_before.saturating_sub(left) / kept).max(1);
+                        ((left / per_item + NAMED_PAST_BUDGET + 1) * 5 / 4).clamp(MIN_LINK_PAGE, MAX_LINK_PAGE)
+                    }
+                    None => (limit * 2).min(MAX_LINK_PAGE),
+                };
+            }
+            Ok::<_, StoreError>(offset)
+        };
+        let (links, walked) = tokio::join!(count, walk);
+        let (links, walked) = (links?, walked?);
+        if self.spent
+            && let Some(links) = links
+        {
+            self.context.unread += links.saturating_sub(walked);
+        }
         Ok(())
+    }
+
+    /// Items of `table` in the context so far.
+    fn kept(&self, table: Table) -> usize {
+        match table {
+            Table::Source => self.context.sources.len(),
+            Table::Note => self.context.notes.len(),
+        }
     }
 }
 

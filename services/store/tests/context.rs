@@ -122,4 +122,17 @@ async fn a_budget_reads_what_fits_and_counts_the_rest() {
     assert_eq!(one.sources[0].full_text.as_deref().map(str::len), Some(13 * CHARS_PER_TOKEN - "Long".len()));
     assert_eq!(one.sliced.as_deref(), Some(source.as_str()));
     assert!(matches!(context::of_source(&db, &b, &source, 13).await, Err(StoreError::NotFound)));
+
+    // A note longer than a page reads with its size is read on its own: whole when it fits,
+    // else up to the characters of the budget, and said to be cut.
+    let nb = repo::notebooks::create(&db, &a, "Long note", "").await.unwrap().id;
+    let content = "y".repeat(40_000);
+    let new =
+        NewNote { title: None, content: content.clone(), note_type: "human".into(), notebook_id: Some(nb.clone()) };
+    let long = notes::create(&db, &a, new).await.unwrap().id;
+    let fitted = context::fit(&db, &a, &nb, Selection::default(), 100_000).await.unwrap();
+    assert_eq!((fitted.notes[0].content.len(), fitted.sliced.as_deref()), (content.len(), None));
+    let fitted = context::fit(&db, &a, &nb, Selection::default(), 1_000).await.unwrap();
+    assert_eq!(fitted.notes[0].content.len(), 1_000 * CHARS_PER_TOKEN);
+    assert_eq!(fitted.sliced.as_deref(), Some(long.as_str()));
 }

@@ -174,6 +174,14 @@ const SOURCE_SIZE: &str = "<string> id AS id, \
      string::len(title ?? '') + math::sum((SELECT VALUE string::len(content) FROM source_insight WHERE source = $parent.id)) AS base, \
      text_chars ?? 0 AS text";
 const NOTE_SIZE: &str = "<string> id AS id, string::len(title ?? '') + string::len(content ?? '') AS base, 0 AS text";
+// A page of a notebook's notes: their sizes, and the text of those up to `$inline` characters
+// with them (most notes: one read of each row, not two).
+const NOTE_PAGE: &str = "<string> id AS id, string::len(title ?? '') + string::len(content ?? '') AS base, 0 AS text, \
+     title, IF string::len(content ?? '') <= $inline THEN content ?? '' END AS content";
+
+/// The longest note a page of links reads with its size (characters): a page of 1,024 holds
+/// 16 MiB of them at most; a longer one is read on its own, up to what is left of the budget.
+const INLINE_CHARS: usize = 16 * 1024;
 
 // The text, each cut at `$room` characters (what was left of the budget when the page began:
 // every row but the last that fits is shorter). Full text only for the ids in `$full`.
@@ -187,6 +195,11 @@ struct Size {
     id: String,
     base: usize,
     text: usize,
+    /// A note's title and content when its page read them with its size ([`NOTE_PAGE`]).
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    content: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -323,15 +336,11 @@ impl<'a> Reader<'a> {
         (taken, room)
     }
 
-    /// Cuts the text of the item that crossed the characters left to `room` characters;
-    /// whether it did.
-    fn cut(text: &mut String, room: usize) -> bool {
-        match text.char_indices().nth(room) {
-            Some((end, _)) => {
-                text.truncate(end);
-                true
-            }
-            None => false,
+    /// Cuts the text of the item that crossed the characters left to `room` characters (the
+    /// database read it up to what was left when its page began).
+    fn cut(text: &mut String, room: usize) {
+        if let Some((end, _)) = text.char_indices().nth(room) {
+            text.truncate(end);
         }
     }
 
@@ -421,10 +430,11 @@ impl<'a> Reader<'a> {
                     SourceDepth::Full => Some(row.full_text.unwrap_or_default()),
                     SourceDepth::Insights => None,
                 };
-                if let (Some(allowance), Some(text)) = (t.allowance, full_text.as_mut())
-                    && Self::cut(text, allowance.saturating_sub(t.size.base))
-                {
-                    cut = Some(row.id.clone());
+                if let (Some(allowance), Some(text)) = (t.allowance, full_text.as_mut()) {
+                    Self::cut(text, allowance.saturating_sub(t.size.base));
+                    if t.size.base + t.size.text > allowance {
+                        cut = Some(row.id.clone());
+                    }
                 }
                 read.push(SourceContext {
                     id: row.id,
@@ -445,28 +455,37 @@ impl<'a> Reader<'a> {
     }
 
     async fn notes(&mut self, sizes: Vec<Size>) -> Result<(), StoreError> {
-        let (taken, room) = self.take(sizes.into_iter().map(|s| (s, ())).collect());
-        for page in taken.chunks(MAX_LINK_PAGE) {
+        let (mut taken, room) = self.take(sizes.into_iter().map(|s| (s, ())).collect());
+        for page in taken.chunks_mut(MAX_LINK_PAGE) {
             if self.done() {
                 self.context.unread += page.len();
                 continue;
             }
-            let found: Vec<NoteContext> = read(
-                self.db,
-                "note",
-                NOTE_FIELDS,
-                self.owner,
-                page.iter().map(|t| &t.size.id),
-                vec![("room", json!(room.min(i64::MAX as usize)))],
-            )
-            .await?;
+            // Notes whose text did not come with their size are read now, up to the room.
+            // (Collected before the await: a closure held across it would not be `Send`.)
+            let unread: Vec<String> =
+                page.iter().filter(|t| t.size.content.is_none()).map(|t| t.size.id.clone()).collect();
+            let found: Vec<NoteContext> = if unread.is_empty() {
+                Vec::new()
+            } else {
+                let binds = vec![("room", json!(room.min(i64::MAX as usize)))];
+                read(self.db, "note", NOTE_FIELDS, self.owner, unread.iter(), binds).await?
+            };
             let mut by_id: HashMap<String, NoteContext> = found.into_iter().map(|n| (n.id.clone(), n)).collect();
             let (mut read, mut cut) = (Vec::with_capacity(page.len()), None);
-            for t in page {
-                let Some(mut note) = by_id.remove(&t.size.id) else { continue };
+            for t in page.iter_mut() {
+                let note = match t.size.content.take() {
+                    Some(content) => {
+                        Some(NoteContext { id: t.size.id.clone(), title: t.size.title.take(), content, tokens: None })
+                    }
+                    None => by_id.remove(&t.size.id),
+                };
+                // Gone since its size was read: as if it had not been there.
+                let Some(mut note) = note else { continue };
                 if let Some(allowance) = t.allowance {
                     let title = note.title.as_deref().map_or(0, |t| t.chars().count());
-                    if Self::cut(&mut note.content, allowance.saturating_sub(title)) {
+                    Self::cut(&mut note.content, allowance.saturating_sub(title));
+                    if t.size.base > allowance {
                         cut = Some(note.id.clone());
                     }
                 }
@@ -489,7 +508,7 @@ impl<'a> Reader<'a> {
     async fn linked(&mut self, nb: &str, table: Table) -> Result<(), StoreError> {
         let (edge, size_fields) = match table {
             Table::Source => ("reference", SOURCE_SIZE),
-            Table::Note => ("artifact", NOTE_SIZE),
+            Table::Note => ("artifact", NOTE_PAGE),
         };
         let db = self.db;
         let counting = self.tokens.is_some();
@@ -524,6 +543,7 @@ impl<'a> Reader<'a> {
                         ("owner", json!(self.owner)),
                         ("limit", json!(limit)),
                         ("offset", json!(offset)),
+                        ("inline", json!(self.left.min(INLINE_CHARS))),
                     ],
                 )
                 .await?;

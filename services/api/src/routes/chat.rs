@@ -280,6 +280,16 @@ struct Turn {
     provider: Provider,
     model: Model,
     prompt: Prompt,
+    /// The human message, saved while the model is asked ([`Turn::save_message`]).
+    message: String,
+}
+
+impl Turn {
+    /// Saves the human message of this turn (after the history was read, so the prompt does
+    /// not hold it twice).
+    async fn save_message(&self) -> Result<ChatMessage, ephitup_store::StoreError> {
+        chat::add_message(&self.db, &self.owner, &self.session_id, "human", &self.message, &[]).await
+    }
 }
 
 /// What a turn's context is read from.
@@ -289,8 +299,9 @@ enum About {
     Nothing,
 }
 
-/// Resolves the model, reads the context for its window and the history, builds the prompt
-/// and saves the human message.
+/// Resolves the model and reads the history (at once: neither needs the other), reads the
+/// context for the room they leave, and builds the prompt. The human message is saved as the
+/// model is asked.
 async fn prepare(
     state: &AppState,
     owner: &str,
@@ -306,10 +317,15 @@ async fn prepare(
     let caller =
         Caller { db: &state.db, secrets: &state.secrets, fallback: &state.ai_fallback, clients: &state.ai_clients };
     let model_id = model_override.filter(|m| !m.is_empty()).or(session.model_override.as_deref());
-    let (provider, model) = ai::pick_model(caller, owner, model_id, ModelKind::Chat).await.map_err(model_error)?;
+    // The model and the history first: what they leave of the window is the room the context
+    // is read for.
+    let (picked, history) = tokio::join!(
+        ai::pick_model(caller, owner, model_id, ModelKind::Chat),
+        chat::messages(&state.db, owner, &session.id)
+    );
+    let (provider, model) = picked.map_err(model_error)?;
     step(0);
-    // The history first: what it leaves of the window is the room the context is read for.
-    let history = chat::messages(&state.db, owner, &session.id).await.map_err(store("Chat session"))?;
+    let history = history.map_err(store("Chat session"))?;
     step(1);
     let room = ai::chat::context_room(&model.name, &history, message);
     let context = match about {
@@ -327,7 +343,6 @@ async fn prepare(
         .await
         .ok_or_else(|| ApiError::Internal("the prompt could not be built".into()))?;
     step(3);
-    chat::add_message(&state.db, owner, &session.id, "human", message, &[]).await.map_err(store("Chat session"))?;
     tracing::debug!(
         "chat {}: prepared in {} µs (model {}, history {}, context {}, prompt {}; {} items in, {} tokens)",
         session.id,
@@ -339,14 +354,25 @@ async fn prepare(
         prompt.report.sources.len() + prompt.report.notes.len(),
         prompt.report.context_tokens,
     );
-    Ok(Turn { db: state.db.clone(), owner: owner.to_string(), session_id: session.id.clone(), provider, model, prompt })
+    Ok(Turn {
+        db: state.db.clone(),
+        owner: owner.to_string(),
+        session_id: session.id.clone(),
+        provider,
+        model,
+        prompt,
+        message: message.to_string(),
+    })
 }
 
 /// The answer, in one piece: saved, then the whole conversation.
 async fn answer_whole(turn: Turn) -> ApiResult<ChatMessage> {
-    let answer = ai::chat_messages(&turn.provider, &turn.model.name, &turn.prompt.messages, None)
-        .await
-        .map_err(|e| ApiError::BadGateway(format!("the model failed: {e:#}")))?;
+    let (saved, answer) = tokio::join!(
+        turn.save_message(),
+        ai::chat_messages(&turn.provider, &turn.model.name, &turn.prompt.messages, None)
+    );
+    saved.map_err(store("Chat session"))?;
+    let answer = answer.map_err(|e| ApiError::BadGateway(format!("the model failed: {e:#}")))?;
     let content = ai::client::without_thinking(&answer);
     let citations = ai::chat::citations(&content, &turn.prompt.titles);
     chat::add_message(&turn.db, &turn.owner, &turn.session_id, "ai", &content, &citations)
@@ -377,9 +403,16 @@ async fn answer_streamed(
     // the answer streams.
     let messages = std::mem::take(&mut turn.prompt.messages);
     let asked = std::time::Instant::now();
-    let started = ai::chat_stream(&turn.provider, &turn.model.name, &messages).await;
+    let (saved, started) =
+        tokio::join!(turn.save_message(), ai::chat_stream(&turn.provider, &turn.model.name, &messages));
     drop(messages);
     tracing::debug!("chat {}: the model's stream began in {} µs", turn.session_id, asked.elapsed().as_micros());
+    if let Err(e) = saved {
+        // A message that is not kept gets no answer: the stream drops, which ends the call.
+        tracing::warn!("chat {}: the message was not saved: {e}", turn.session_id);
+        events.send(fail("your message could not be saved; try again shortly".into())).await;
+        return None;
+    }
     let mut pieces = match started {
         Ok(p) => p,
         Err(e) => {

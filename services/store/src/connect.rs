@@ -40,6 +40,9 @@ use crate::settings::DbSettings;
 pub struct Db {
     conns: Arc<[Conn]>,
     next: Arc<AtomicUsize>,
+    /// The vector dimensions whose field and index this pool has defined
+    /// (`repo::chunks::ensure_vector_index`): known per database, not per process.
+    pub(crate) vector_dims: Arc<std::sync::Mutex<Vec<usize>>>,
 }
 
 struct Conn {
@@ -64,7 +67,7 @@ impl std::ops::Deref for Db {
 impl Db {
     fn new(clients: Vec<Surreal<Any>>, in_flight: usize) -> Db {
         let conns = clients.into_iter().map(|client| Conn { client, room: Arc::new(Semaphore::new(in_flight)) });
-        Db { conns: conns.collect(), next: Arc::new(AtomicUsize::new(0)) }
+        Db { conns: conns.collect(), next: Arc::new(AtomicUsize::new(0)), vector_dims: Arc::default() }
     }
 
     /// A connection with room for one more query (the least busy one), and the permit that

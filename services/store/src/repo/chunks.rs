@@ -212,11 +212,10 @@ fn vector_field(dim: usize) -> Result<String, StoreError> {
 }
 
 /// Defines the field and HNSW index (cosine distance) of `dim`-dimensional vectors, once per
-/// process (the definitions are idempotent: `IF NOT EXISTS`).
+/// database pool (the definitions are idempotent: `IF NOT EXISTS`). Per pool, not per process:
+/// a process that talks to two databases (the tests do) defines them in each.
 pub async fn ensure_vector_index(db: &Db, dim: usize) -> Result<(), StoreError> {
-    static DEFINED: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
-    let known = |dims: &std::sync::Mutex<Vec<usize>>| dims.lock().map(|d| d.contains(&dim)).unwrap_or(false);
-    if known(&DEFINED) {
+    if db.vector_dims.lock().map(|d| d.contains(&dim)).unwrap_or(false) {
         return Ok(());
     }
     let field = vector_field(dim)?;
@@ -230,7 +229,7 @@ pub async fn ensure_vector_index(db: &Db, dim: usize) -> Result<(), StoreError> 
         vec![],
     )
     .await?;
-    if let Ok(mut dims) = DEFINED.lock() {
+    if let Ok(mut dims) = db.vector_dims.lock() {
         dims.push(dim);
     }
     Ok(())

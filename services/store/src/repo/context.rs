@@ -4,9 +4,10 @@
 //! read any user's rows).
 //!
 //! A chat reads it for its model's window ([`fit`]): a budget of tokens, the room its prompt
-//! leaves for context. Items are read in order a page at a time (their sizes first, then the
-//! text of those that fit [`CHARS_PER_TOKEN`] characters a token of what is left), each read
-//! item counted in the tokens its prompt holds ([`PromptItem`]); the one that crosses the budget
+//! leaves for context. Items are read in order a page at a time (their sizes, a short note's
+//! text with its size; then the text of the others that fit [`CHARS_PER_TOKEN`] characters a
+//! token of what is left), each read item counted in the tokens its prompt holds
+//! ([`PromptItem`]) on the tokenizer's thread; the one that crosses the budget
 //! is taken (the prompt cuts it), a few after it to be named, and what lies past is counted,
 //! not read. Pages after the first are sized by the tokens an item took so far. So a chat over
 //! a notebook of 10,000 notes reads about what its prompt holds, not the notebook, and a

@@ -6,12 +6,14 @@
 # a 10,000-note notebook plus one large source; the worker's rebuild of the notes' embeddings
 # and `POST /api/embed` of the source against the same texts sent straight to the stand-in;
 # text and vector `POST /api/search` over those chunks against the store's own search call;
-# chat time to first token through the public proxy against the stand-in's own.
+# chat time to first token through the public proxy against the stand-in's own (in a small
+# notebook, in a session of BENCH_HISTORY earlier messages, and in the big notebook).
 #
 # Usage (from the repository root): bash scripts/bench/chat-search.sh
 # Knobs: BENCH_PROFILE (release; `dev` for a quick functional run), BENCH_DURATION (10s),
 #        BENCH_CONCURRENCY (1,16), BENCH_BIG (10000 notes), BENCH_SOURCE_CHUNKS (500),
-#        BENCH_SAMPLES (50 chat answers per row), BENCH_STREAM_DELAY_MS (20), BENCH_DIM (256).
+#        BENCH_SAMPLES (50 chat answers per row), BENCH_HISTORY (1000 earlier messages),
+#        BENCH_STREAM_DELAY_MS (20), BENCH_DIM (256).
 # A failed run keeps the stack's and the stand-in's logs in test-artifacts/bench/chat-search/ (any run
 # with BENCH_KEEP_LOGS=1: with RUST_LOG=info,ephitup_api=debug they time each chat turn's steps).
 set -euo pipefail
@@ -76,7 +78,7 @@ sampler=$!
 "$bin/ephitup-loadgen" --api "http://127.0.0.1:$API_PORT" --proxy "http://127.0.0.1:$PORT" \
   --chat-search "http://127.0.0.1:$fake_port/v1" --fake-key sk-bench \
   --duration "${BENCH_DURATION:-10s}" --concurrency "${BENCH_CONCURRENCY:-1,16}" --big "${BENCH_BIG:-10000}" \
-  --source-chunks "${BENCH_SOURCE_CHUNKS:-500}" --samples "${BENCH_SAMPLES:-50}"
+  --source-chunks "${BENCH_SOURCE_CHUNKS:-500}" --samples "${BENCH_SAMPLES:-50}" --history "${BENCH_HISTORY:-1000}"
 kill "$sampler" 2>/dev/null || true
 echo "peak anonymous memory (RssAnon) of each service during the run:"
 [ ! -s "$data/peaks" ] || sort "$data/peaks" | awk '{printf "  %-8s %6.1f MiB\n", $1, $2 / 1024}'

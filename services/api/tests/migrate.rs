@@ -214,3 +214,43 @@ async fn a_sources_text_moves_to_its_own_record() {
     conn.query("DELETE source:s").await.expect("send").check().expect("delete");
     assert_eq!(count(&db, "source_text").await, 0);
 }
+
+/// Migration 0008 keeps a session's message count on it: sessions written under 0007 get
+/// theirs counted once, and a message added after it counts.
+#[tokio::test]
+async fn a_sessions_messages_are_counted_once_and_then_kept() {
+    let db = TestDb::start();
+    let before = copy_of_migrations();
+    std::fs::remove_file(before.path().join("0008_chat_history.surql")).expect("0008 is a file");
+    let (code, out) = run(migrate_cmd(&db, Some(before.path())));
+    assert_eq!(code, Some(0), "{out}");
+    let conn = support::connect(&db).await;
+    conn.query(
+        "CREATE user:u SET email = 'u@example.com', password_hash = 'x';
+         CREATE notebook:n SET name = 'N', description = '', owner = user:u;
+         CREATE chat_session:busy SET title = 'Busy', notebook = notebook:n, owner = user:u;
+         CREATE chat_session:idle SET title = 'Idle', notebook = notebook:n, owner = user:u;
+         FOR $i IN 0..3 { CREATE chat_message SET session = chat_session:busy, type = 'human', content = 'hi', owner = user:u; };",
+    )
+    .await
+    .expect("send")
+    .check()
+    .expect("rows of 0007");
+
+    let (code, out) = run(migrate_cmd(&db, None));
+    assert_eq!(code, Some(0), "{out}");
+    let counts = || async {
+        let counts: Vec<i64> = conn
+            .query("SELECT VALUE message_count FROM [chat_session:busy, chat_session:idle]")
+            .await
+            .expect("send")
+            .take(0)
+            .expect("counts");
+        counts
+    };
+    assert_eq!(counts().await, [3, 0]);
+    ephitup_store::repo::chat::add_message(&conn, "user:u", "chat_session:idle", "human", "hello", &[])
+        .await
+        .expect("add a message");
+    assert_eq!(counts().await, [3, 1]);
+}

@@ -10,8 +10,9 @@
 //!   store's own search call (`repo::chunks::search_text` / `search_vector`, the query vector
 //!   made beforehand), plus the stand-in's embedding of one query on its own.
 //! - **Chat time to first token** through the public proxy (`POST /api/chat/execute`,
-//!   `Accept: text/event-stream`, until the first `token` event), in a small notebook and in
-//!   the 10,000-note one with its default context; the floor is the stand-in's own time to its
+//!   `Accept: text/event-stream`, until the first `token` event), in a small notebook, in a
+//!   session of 1,000 earlier messages there, and in the 10,000-note one with its default
+//!   context; the floor is the stand-in's own time to its
 //!   first streamed piece for the same kind of request, with a short context and with one as
 //!   long as the big notebook's prompt holds (what a longer request costs the stand-in itself
 //!   is not the app's).
@@ -42,6 +43,8 @@ pub struct Setup {
     pub concurrency: Vec<usize>,
     pub duration: Duration,
     pub samples: usize,
+    /// Earlier messages of the long session's row.
+    pub history: usize,
 }
 
 /// A word of a deterministic vocabulary: two to four syllables.
@@ -254,9 +257,17 @@ pub async fn bench(user: &Api, owner: &str, db: &ephitup_store::Db, setup: Setup
     // The tokens of context the last answer's prompt held (the big notebook's, in the end).
     let mut big_context_tokens = None;
     let big_label = format!("the notebook of {} notes and the source, default context", setup.notes);
-    for (label, nb) in [("a notebook of 3 notes".to_string(), &small), (big_label, &corpus)] {
+    let long_label = format!("a notebook of 3 notes, a session of {} earlier messages", setup.history);
+    for (label, nb, earlier) in
+        [("a notebook of 3 notes".to_string(), &small, 0), (long_label, &small, setup.history), (big_label, &corpus, 0)]
+    {
         let session = public.call(Method::POST, "/chat/sessions", Some(&json!({"notebook_id": nb}))).await?;
         let session = session["id"].as_str().context("no session id")?.to_string();
+        // Written as the API writes a turn's two messages (the session counts them).
+        for i in 0..earlier {
+            let kind = if i % 2 == 0 { "human" } else { "ai" };
+            ephitup_store::repo::chat::add_message(db, owner, &session, kind, &text(i + 500, 30), &[]).await?;
+        }
         let mut samples = Vec::with_capacity(setup.samples);
         for i in 0..setup.samples {
             let body = json!({"session_id": session, "message": format!("What is said about {}?", word(i))});
@@ -292,7 +303,7 @@ pub async fn bench(user: &Api, owner: &str, db: &ephitup_store::Db, setup: Setup
         println!("| {label} | {:.1} | {:.1} | — | — |", phase.percentile_ms(50.0), phase.percentile_ms(99.0));
     }
     for (i, (label, phase)) in chat_rows.iter().enumerate() {
-        let alike = if i == 0 { &stand_in } else { &stand_in_big };
+        let alike = if i + 1 < chat_rows.len() { &stand_in } else { &stand_in_big };
         println!(
             "| through :8502, {label} | {:.1} | {:.1} | {:+.1} | {:+.1} |",
             phase.percentile_ms(50.0),

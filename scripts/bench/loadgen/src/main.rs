@@ -77,6 +77,9 @@ struct Args {
     /// Sequential chat answers timed per row.
     #[arg(long, default_value_t = 50)]
     samples: usize,
+    /// Earlier messages of the chat session the chat-search figures time a row in.
+    #[arg(long, default_value_t = 1_000)]
+    history: usize,
     /// Sequential logins timed to state the password hashing cost.
     #[arg(long, default_value_t = 8)]
     logins: usize,
@@ -226,6 +229,7 @@ async fn main() -> anyhow::Result<()> {
             concurrency: args.concurrency,
             duration: args.duration,
             samples: args.samples,
+            history: args.history,
         };
         return chat_search::bench(&writer, &owner, &db, setup).await;
     }

@@ -299,9 +299,17 @@ enum About {
     Nothing,
 }
 
-/// Resolves the model and reads the history (at once: neither needs the other), reads the
-/// context for the room they leave, and builds the prompt. The human message is saved as the
-/// model is asked.
+/// [`About`] once the context is begun (a notebook's first pages are read with the model).
+enum Begun {
+    Notebook(context::Start),
+    Source(String),
+    Nothing,
+}
+
+/// Resolves the model, reads the newest page of the history and begins the context (the
+/// notebook checked, its first pages read) at once: none needs the others. Then the history
+/// for the room the model's window has, the context for the room they leave, and the prompt.
+/// The human message is saved as the model is asked.
 async fn prepare(
     state: &AppState,
     owner: &str,
@@ -317,23 +325,34 @@ async fn prepare(
     let caller =
         Caller { db: &state.db, secrets: &state.secrets, fallback: &state.ai_fallback, clients: &state.ai_clients };
     let model_id = model_override.filter(|m| !m.is_empty()).or(session.model_override.as_deref());
-    // The model and the history first: what they leave of the window is the room the context
-    // is read for.
-    let (picked, history) = tokio::join!(
+    let begin = async {
+        match about {
+            About::Notebook(nb, selection) => {
+                context::begin(&state.db, owner, &nb, selection, true).await.map(Begun::Notebook)
+            }
+            About::Source(id) => Ok(Begun::Source(id)),
+            About::Nothing => Ok(Begun::Nothing),
+        }
+    };
+    let (picked, newest, begun) = tokio::join!(
         ai::pick_model(caller, owner, model_id, ModelKind::Chat),
-        chat::messages(&state.db, owner, &session.id)
+        chat::newest(&state.db, owner, &session.id, 0, chat::HISTORY_PAGE),
+        begin
     );
     let (provider, model) = picked.map_err(model_error)?;
+    let newest = newest.map_err(store("Chat session"))?;
+    let begun = begun.map_err(store("Notebook, source or note"))?;
     step(0);
-    let history = history.map_err(store("Chat session"))?;
+    // Older pages of the history only if the model's window has room for them.
+    let history = chat::history(&state.db, owner, session, newest, ai::chat::history_room(&model.name, message))
+        .await
+        .map_err(store("Chat session"))?;
     step(1);
     let room = ai::chat::context_room(&model.name, &history, message);
-    let context = match about {
-        About::Notebook(nb, selection) => {
-            context::fit(&state.db, owner, &nb, selection, room).await.map_err(store("Notebook, source or note"))?
-        }
-        About::Source(id) => context::of_source(&state.db, owner, &id, room).await.map_err(store("Source"))?,
-        About::Nothing => Context::default(),
+    let context = match begun {
+        Begun::Notebook(start) => start.fit(&state.db, owner, room).await.map_err(store("Notebook, source or note"))?,
+        Begun::Source(id) => context::of_source(&state.db, owner, &id, room).await.map_err(store("Source"))?,
+        Begun::Nothing => Context::default(),
     };
     step(2);
     // Building a prompt of up to a model's window is CPU work (the context's items come
@@ -344,7 +363,7 @@ async fn prepare(
         .ok_or_else(|| ApiError::Internal("the prompt could not be built".into()))?;
     step(3);
     tracing::debug!(
-        "chat {}: prepared in {} µs (model {}, history {}, context {}, prompt {}; {} items in, {} tokens)",
+        "chat {}: prepared in {} µs (model, newest messages and first pages {}, history {}, context {}, prompt {}; {} items in, {} tokens)",
         session.id,
         started.elapsed().as_micros(),
         steps[0],

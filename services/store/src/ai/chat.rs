@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use super::client::{Message, OUTPUT_TOKENS};
 use crate::chunks::{tokens, truncate_tokens};
-use crate::records::{ChatMessage, Citation};
+use crate::records::Citation;
+use crate::repo::chat::History;
 use crate::repo::context::{Context, NAMED_PAST_BUDGET, PromptItem};
 
 const INSTRUCTIONS: &str = "You are a research assistant helping the user understand their own sources and notes. \
@@ -79,58 +80,40 @@ pub struct Prompt {
     pub titles: HashMap<String, Option<String>>,
 }
 
-/// How a prompt for `model` shares its window: the answer's room, the instructions and the
-/// new message first, then the session's newest messages in at most a quarter of what is left,
-/// and the rest for the context.
-struct Plan<'h> {
-    /// The history kept, newest first.
-    kept: Vec<&'h ChatMessage>,
-    history_left_out: usize,
-    /// Tokens left for the context.
-    room: usize,
-}
-
-fn plan<'h>(model: &str, history: &'h [ChatMessage], message: &str) -> Plan<'h> {
+/// The tokens of a prompt for `model` that the context and the history share: the window
+/// less the answer's room, the instructions and the new message.
+fn budget(model: &str, message: &str) -> usize {
     let window = context_window(model);
     let answer_room = (OUTPUT_TOKENS as usize).min(window / 4);
     let fixed = tokens(INSTRUCTIONS) + tokens(message) + 64;
-    let budget = window.saturating_sub(answer_room + fixed);
+    window.saturating_sub(answer_room + fixed)
+}
 
-    // History: newest first, up to a quarter of the budget.
-    let mut history_budget = budget / 4;
-    let mut kept = Vec::new();
-    for m in history.iter().rev() {
-        let t = tokens(&m.content) + 8;
-        if t > history_budget {
-            break;
-        }
-        history_budget -= t;
-        kept.push(m);
-    }
-    let history_left_out = history.len() - kept.len();
-    let history_used = budget / 4 - history_budget;
-    Plan { kept, history_left_out, room: budget - history_used }
+/// The tokens the session's history may take of a prompt for `model`: a quarter of what the
+/// answer, the instructions and the message leave (what [`crate::repo::chat::history`] is read
+/// for; the newest messages are kept).
+pub fn history_room(model: &str, message: &str) -> usize {
+    budget(model, message) / 4
 }
 
 /// The tokens a prompt for `model` with this history and message has for its context: what
 /// the context is read for ([`crate::repo::context::fit`]) before [`prompt`] is built.
-pub fn context_room(model: &str, history: &[ChatMessage], message: &str) -> usize {
-    plan(model, history, message).room
+pub fn context_room(model: &str, history: &History, message: &str) -> usize {
+    budget(model, message).saturating_sub(history.tokens)
 }
 
-/// Builds the messages for `model`: instructions, context and history in the window less the
-/// answer's room; the history takes at most a quarter of it (newest kept), the context the
-/// rest, items in order, the one that crosses the limit cut, those after it left out (and not
-/// counted in tokens, but the first few named). Items are counted in the tokens the store
-/// counted them in as it read them, when it did.
-pub fn prompt(model: &str, context: &Context, history: &[ChatMessage], message: &str) -> Prompt {
-    let Plan { kept, history_left_out, room } = plan(model, history, message);
-
+/// Builds the messages for `model`: instructions, context and history (read for
+/// [`history_room`]) in the window less the answer's room, the context in the rest, items in
+/// order, the one that crosses the limit cut, those after it left out (and not counted in
+/// tokens, but the first few named). Items are counted in the tokens the store counted them
+/// in as it read them, when it did.
+pub fn prompt(model: &str, context: &Context, history: &History, message: &str) -> Prompt {
+    let room = context_room(model, history, message);
     let mut fill = Filler {
         remaining: room,
         full: false,
         text: String::new(),
-        report: ContextReport { history_left_out, ..ContextReport::default() },
+        report: ContextReport { history_left_out: history.left_out, ..ContextReport::default() },
         sliced: context.sliced.as_deref(),
     };
     let mut titles = HashMap::new();
@@ -157,7 +140,7 @@ pub fn prompt(model: &str, context: &Context, history: &[ChatMessage], message: 
         format!("{INSTRUCTIONS}\n\n# Context\n{text}")
     };
     let mut messages = vec![Message::system(system)];
-    for m in kept.into_iter().rev() {
+    for (m, _) in history.kept.iter().rev() {
         messages.push(if m.kind == "ai" {
             Message::assistant(m.content.clone())
         } else {
@@ -269,7 +252,7 @@ mod tests {
             notes: vec![NoteContext { id: "note:n".into(), title: None, content: "A note.".into(), tokens: None }],
             ..Context::default()
         };
-        let p = prompt("gpt-4o-mini", &ctx, &[], "What is alpha?");
+        let p = prompt("gpt-4o-mini", &ctx, &History::default(), "What is alpha?");
         assert!(p.report.cut.is_empty());
         assert_eq!(p.report.sources, ["source:a"]);
         assert_eq!(p.report.notes, ["note:n"]);
@@ -285,7 +268,7 @@ mod tests {
             notes: vec![NoteContext { id: "note:n".into(), title: None, content: "A note.".into(), tokens: None }],
             ..Context::default()
         };
-        let p = prompt("qwen-7b", &ctx, &[], "Q");
+        let p = prompt("qwen-7b", &ctx, &History::default(), "Q");
         // The small ones after the cut are left out too: the order is kept.
         assert_eq!(p.report.cut.len(), 3);
         assert_eq!(p.report.left_out, 2);
@@ -302,7 +285,7 @@ mod tests {
             |i: usize| NoteContext { id: format!("note:{i}"), title: None, content: "word ".repeat(300), tokens: None };
         // 400 notes of about 300 tokens read, 1,000 more past the store's budget.
         let ctx = Context { notes: (0..400).map(note).collect(), unread: 1_000, ..Context::default() };
-        let p = prompt("qwen-7b", &ctx, &[], "Q");
+        let p = prompt("qwen-7b", &ctx, &History::default(), "Q");
         let kept = p.report.notes.len();
         assert!((50..400).contains(&kept), "{kept} notes in");
         assert_eq!(p.report.cut.iter().filter(|c| c.how == "truncated").count(), 1);
@@ -317,7 +300,7 @@ mod tests {
             sliced: Some("source:a".into()),
             ..Context::default()
         };
-        let p = prompt("gpt-4o", &ctx, &[], "Q");
+        let p = prompt("gpt-4o", &ctx, &History::default(), "Q");
         assert_eq!(p.report.sources, ["source:a"]);
         assert_eq!((p.report.cut.len(), p.report.cut[0].how), (1, "truncated"));
         assert_eq!(p.report.left_out, 0);

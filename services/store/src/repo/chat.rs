@@ -1,11 +1,14 @@
 //! Chat sessions of one owner (`chat_session`: of a notebook, or of one source) and their
 //! messages (`chat_message`). Every read checks the owner: another user's session is missing
 //! (the original app let anyone read any session by id). Deleting a session, its notebook or
-//! its source deletes its messages (events in migration 0005).
+//! its source deletes its messages (events in migration 0005). A session keeps its message
+//! count (migration 0008), and a turn reads its history newest first, a page at a time, only
+//! as far as the prompt has room: neither grows with the session.
 
 use serde_json::{Value, json};
 
 use super::{one, owner_key, rows};
+use crate::chunks::{on_tokenizer_thread, tokens};
 use crate::connect::Db;
 use crate::error::StoreError;
 use crate::ids::RecordKey;
@@ -45,7 +48,7 @@ impl Scope {
 
 const FIELDS: &str = "<string> id AS id, title, (IF notebook THEN <string> notebook ELSE NONE END) AS notebook_id, \
      (IF source THEN <string> source ELSE NONE END) AS source_id, model_override, \
-     array::len((SELECT VALUE id FROM chat_message WHERE session = $parent.id)) AS message_count, \
+     message_count, \
      <string> created AS created, <string> updated AS updated";
 
 const MESSAGE_FIELDS: &str = "<string> id AS id, type, content, citations, <string> timestamp AS timestamp";
@@ -181,8 +184,109 @@ pub async fn messages(db: &Db, owner: &str, id: &str) -> Result<Vec<ChatMessage>
     .await
 }
 
-/// Adds a message (`human` or `ai`) to one of the owner's sessions and marks the session
-/// used; returns the message.
+/// What a message of the history costs a prompt besides its text (its role and framing).
+pub const MESSAGE_OVERHEAD: usize = 8;
+/// The newest messages read with the model ([`newest`]); later pages double, up to
+/// [`MAX_HISTORY_PAGE`].
+pub const HISTORY_PAGE: usize = 16;
+const MAX_HISTORY_PAGE: usize = 256;
+
+/// A page of one of the owner's sessions' messages, newest first (`start` newer ones skipped).
+pub async fn newest(
+    db: &Db,
+    owner: &str,
+    id: &str,
+    start: usize,
+    limit: usize,
+) -> Result<Vec<ChatMessage>, StoreError> {
+    let (owner_k, key) = (owner_key(owner)?, key(id)?);
+    // The index on (session, owner, timestamp) walks backward and stops at the limit.
+    rows(
+        db,
+        &format!(
+            "SELECT {MESSAGE_FIELDS} FROM chat_message WHERE session = type::record('chat_session', $key) \
+             AND owner = type::record('user', $owner) ORDER BY timestamp DESC LIMIT $limit START $start"
+        ),
+        vec![
+            ("key", json!(key.as_str())),
+            ("owner", json!(owner_k.as_str())),
+            ("limit", json!(limit)),
+            ("start", json!(start)),
+        ],
+    )
+    .await
+}
+
+/// The newest messages of a session that fit a prompt's room for history, each with what it
+/// costs there ([`MESSAGE_OVERHEAD`] and its tokens).
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    /// Newest first.
+    pub kept: Vec<(ChatMessage, usize)>,
+    /// The session's older messages, not read or not fitting.
+    pub left_out: usize,
+    /// What `kept` costs in all.
+    pub tokens: usize,
+}
+
+/// The history of one of the owner's sessions for `budget` tokens: `first` (the session's
+/// [`newest`] [`HISTORY_PAGE`] messages) and as many older pages as the budget still has
+/// room for, counted on the tokenizer thread; the first message that does not fit ends it.
+pub async fn history(
+    db: &Db,
+    owner: &str,
+    session: &ChatSession,
+    first: Vec<ChatMessage>,
+    budget: usize,
+) -> Result<History, StoreError> {
+    let mut history = History::default();
+    let (mut page, mut start, mut size) = (first, 0, HISTORY_PAGE);
+    loop {
+        let read = page.len();
+        let Some(costed) = counted(page).await else {
+            // No tokenizer thread: the history is what was counted.
+            history.left_out = left(session, &history);
+            return Ok(history);
+        };
+        for (message, cost) in costed {
+            if history.tokens + cost > budget {
+                history.left_out = left(session, &history).max(1);
+                return Ok(history);
+            }
+            history.tokens += cost;
+            history.kept.push((message, cost));
+        }
+        start += read;
+        if read < size {
+            // The oldest message is in.
+            return Ok(history);
+        }
+        size = (size * 2).min(MAX_HISTORY_PAGE);
+        page = newest(db, owner, &session.id, start, size).await?;
+    }
+}
+
+/// The session's messages not in `history`, as the session counts them.
+fn left(session: &ChatSession, history: &History) -> usize {
+    usize::try_from(session.message_count).unwrap_or(0).saturating_sub(history.kept.len())
+}
+
+/// A page of messages with their costs (`None`: the tokenizer thread is gone). Were tokenizing
+/// to panic, a message costs a token a byte (more than it holds: the prompt never overfills).
+async fn counted(page: Vec<ChatMessage>) -> Option<Vec<(ChatMessage, usize)>> {
+    let (page, costs) = on_tokenizer_thread(move || {
+        let costs = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            page.iter().map(|m| tokens(&m.content)).collect::<Vec<_>>()
+        }));
+        (page, costs.ok())
+    })
+    .await?;
+    let costs = costs.unwrap_or_else(|| page.iter().map(|m| m.content.len()).collect());
+    Some(page.into_iter().zip(costs).map(|(m, t)| (m, t + MESSAGE_OVERHEAD)).collect())
+}
+
+/// Adds a message (`human` or `ai`) to one of the owner's sessions, counts it there and marks
+/// the session used; returns the message.
 pub async fn add_message(
     db: &Db,
     owner: &str,
@@ -197,7 +301,7 @@ pub async fn add_message(
         &format!(
             "{{
                 LET $o = type::record('user', $owner);
-                LET $s = (UPDATE type::record('chat_session', $key) SET updated = time::now() WHERE owner = $o RETURN VALUE id);
+                LET $s = (UPDATE type::record('chat_session', $key) SET updated = time::now(), message_count += 1 WHERE owner = $o RETURN VALUE id);
                 IF !$s {{ RETURN []; }};
                 LET $m = (CREATE ONLY chat_message SET session = $s[0], type = $kind, content = $content,
                     citations = $citations, owner = $o);

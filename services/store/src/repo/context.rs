@@ -215,7 +215,7 @@ struct SourceRow {
 /// Builds the context of one of the owner's notebooks, whole (`/chat/context`, a podcast):
 /// nothing counted in tokens.
 pub async fn build(db: &Db, owner: &str, notebook_id: &str, selection: Selection) -> Result<Context, StoreError> {
-    read_notebook(db, owner, notebook_id, selection, None).await
+    begin(db, owner, notebook_id, selection, false).await?.read(db, owner, None).await
 }
 
 /// Builds the context of one of the owner's notebooks for a prompt with room for `tokens` of
@@ -233,39 +233,157 @@ pub async fn fit(
     selection: Selection,
     tokens: usize,
 ) -> Result<Context, StoreError> {
-    read_notebook(db, owner, notebook_id, selection, Some(tokens)).await
+    begin(db, owner, notebook_id, selection, true).await?.fit(db, owner, tokens).await
 }
 
-async fn read_notebook(
+/// What a notebook's context is read from before its budget is known, so that it can be read
+/// while the model and the history are (a chat turn): the notebook checked, and for sources
+/// and notes each, the chosen ones' sizes or the first page of the notebook's links (a short
+/// note's text with it), all at once; beside a full first page, the links are counted (for a
+/// budget: what lies past it is counted, not read).
+pub struct Start {
+    notebook: RecordKey,
+    sources: Part<(Size, SourceDepth)>,
+    notes: Part<Size>,
+}
+
+/// How the items of one table begin: chosen (their sizes, in order) or linked.
+enum Part<T> {
+    Chosen(Vec<T>),
+    Linked { first: Vec<Size>, count: Option<LinkCount> },
+}
+
+/// The notebook's links of one table being counted, beside the walk (dropped unawaited when
+/// not needed: the query is aborted).
+struct LinkCount(tokio::task::JoinHandle<Result<usize, StoreError>>);
+
+impl LinkCount {
+    fn start(db: &Db, nb: &RecordKey, table: Table) -> Self {
+        let (db, nb) = (db.clone(), nb.as_str().to_string());
+        // Counted from the notebook's edge keys, no record read: `SELECT count() … WHERE out =
+        // type::record(…)` reads every link (the planner counts from the index only for a
+        // literal id), 240 ms for 10,000 notes in a release server.
+        LinkCount(tokio::spawn(async move {
+            let links: Vec<usize> = rows(
+                &db,
+                &format!("SELECT VALUE count(<-{}) FROM type::record('notebook', $nb);", table.edge()),
+                vec![("nb", json!(nb))],
+            )
+            .await?;
+            Ok(links.first().copied().unwrap_or(0))
+        }))
+    }
+
+    async fn links(mut self) -> Result<usize, StoreError> {
+        (&mut self.0).await.map_err(|e| StoreError::Database(format!("counting a notebook's links failed: {e}")))?
+    }
+}
+
+impl Drop for LinkCount {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Begins one of the owner's notebooks' context ([`Start`]); `counting`: it is to be read for
+/// a budget ([`Start::fit`]), so a long notebook's links are counted.
+pub async fn begin(
     db: &Db,
     owner: &str,
     notebook_id: &str,
     selection: Selection,
-    tokens: Option<usize>,
-) -> Result<Context, StoreError> {
-    let nb = RecordKey::parse("notebook", notebook_id).ok_or(StoreError::NotFound)?;
-    super::notebooks::check(db, owner, nb.as_str()).await?;
-    let owner = owner_key(owner)?;
-    let mut reader = Reader::new(db, owner.as_str(), tokens);
+    counting: bool,
+) -> Result<Start, StoreError> {
+    let notebook = RecordKey::parse("notebook", notebook_id).ok_or(StoreError::NotFound)?;
+    let owner_k = owner_key(owner)?;
+    let (nb, o) = (&notebook, owner_k.as_str());
+    let sources = async {
+        Ok::<_, StoreError>(match selection.sources {
+            Some(chosen) => {
+                let sizes = sized(db, "source", SOURCE_SIZE, o, chosen.iter().map(|(id, _)| id)).await?;
+                Part::Chosen(sizes.into_iter().zip(chosen.into_iter().map(|(_, depth)| depth)).collect())
+            }
+            None => first_page(db, o, nb, Table::Source, counting).await?,
+        })
+    };
+    let notes = async {
+        Ok::<_, StoreError>(match selection.notes {
+            Some(chosen) => Part::Chosen(sized(db, "note", NOTE_SIZE, o, chosen.iter()).await?),
+            None => first_page(db, o, nb, Table::Note, counting).await?,
+        })
+    };
+    // Another user's notebook links to rows that are not the caller's: the pages read none of
+    // them, and the check refuses it.
+    let (checked, sources, notes) = tokio::join!(super::notebooks::check(db, owner, nb.as_str()), sources, notes);
+    checked?;
+    Ok(Start { notebook, sources: sources?, notes: notes? })
+}
 
-    match selection.sources {
-        Some(chosen) => {
-            let sizes = sized(db, "source", SOURCE_SIZE, owner.as_str(), chosen.iter().map(|(id, _)| id)).await?;
-            let depths = chosen.into_iter().map(|(_, depth)| depth);
-            reader.sources(sizes.into_iter().zip(depths).collect()).await?;
-        }
-        None => {
-            reader.linked(nb.as_str(), Table::Source).await?;
-        }
+/// The first page of a notebook's links of `table` ([`PAGE`]; a note's text with it up to
+/// [`INLINE_CHARS`]), and if it is full and `counting`, the count of them all begun.
+async fn first_page<T>(
+    db: &Db,
+    owner: &str,
+    nb: &RecordKey,
+    table: Table,
+    counting: bool,
+) -> Result<Part<T>, StoreError> {
+    let first = link_page(db, owner, nb.as_str(), table, 0, PAGE, INLINE_CHARS).await?;
+    let count = (counting && first.len() >= PAGE).then(|| LinkCount::start(db, nb, table));
+    Ok(Part::Linked { first, count })
+}
+
+/// A page of a notebook's links of `table`, newest `updated` first, with their sizes.
+async fn link_page(
+    db: &Db,
+    owner: &str,
+    nb: &str,
+    table: Table,
+    offset: usize,
+    limit: usize,
+    inline: usize,
+) -> Result<Vec<Size>, StoreError> {
+    let size_fields = match table {
+        Table::Source => SOURCE_SIZE,
+        Table::Note => NOTE_PAGE,
+    };
+    rows(
+        db,
+        &format!(
+            "{} SELECT {size_fields} FROM $page WHERE owner = type::record('user', $owner);",
+            super::linked_page(table.edge())
+        ),
+        vec![
+            ("nb", json!(nb)),
+            ("owner", json!(owner)),
+            ("limit", json!(limit)),
+            ("offset", json!(offset)),
+            ("inline", json!(inline)),
+        ],
+    )
+    .await
+}
+
+impl Start {
+    /// The context for a prompt with room for `tokens` of it ([`fit`]).
+    pub async fn fit(self, db: &Db, owner: &str, tokens: usize) -> Result<Context, StoreError> {
+        self.read(db, owner, Some(tokens)).await
     }
-    match selection.notes {
-        Some(chosen) => {
-            let sizes = sized(db, "note", NOTE_SIZE, owner.as_str(), chosen.iter()).await?;
-            reader.notes(sizes).await?;
+
+    async fn read(self, db: &Db, owner: &str, tokens: Option<usize>) -> Result<Context, StoreError> {
+        let owner = owner_key(owner)?;
+        let mut reader = Reader::new(db, owner.as_str(), tokens);
+        let nb = self.notebook.as_str();
+        match self.sources {
+            Part::Chosen(sizes) => reader.sources(sizes).await?,
+            Part::Linked { first, count } => reader.linked(nb, Table::Source, first, count).await?,
         }
-        None => reader.linked(nb.as_str(), Table::Note).await?,
+        match self.notes {
+            Part::Chosen(sizes) => reader.notes(sizes).await?,
+            Part::Linked { first, count } => reader.linked(nb, Table::Note, first, count).await?,
+        }
+        Ok(reader.context)
     }
-    Ok(reader.context)
 }
 
 /// The context of one of the owner's sources on its own for a prompt with room for `tokens`
@@ -284,6 +402,16 @@ pub async fn of_source(db: &Db, owner: &str, source_id: &str, tokens: usize) -> 
 enum Table {
     Source,
     Note,
+}
+
+impl Table {
+    /// The relation from its rows to notebooks.
+    fn edge(self) -> &'static str {
+        match self {
+            Table::Source => "reference",
+            Table::Note => "artifact",
+        }
+    }
 }
 
 /// An item taken into the context.
@@ -502,80 +630,45 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// Walks the notebook's sources (insights) or notes a page at a time, newest `updated`
-    /// first from the links' index; once the budget is spent, the links not walked are counted
-    /// instead. The count runs beside the walk (it does not depend on it) when there is a token
-    /// budget to spend.
-    async fn linked(&mut self, nb: &str, table: Table) -> Result<(), StoreError> {
-        let (edge, size_fields) = match table {
-            Table::Source => ("reference", SOURCE_SIZE),
-            Table::Note => ("artifact", NOTE_PAGE),
-        };
-        let db = self.db;
-        let counting = self.tokens.is_some();
-        // Counted from the notebook's edge keys, no record read: `SELECT count() … WHERE out =
-        // type::record(…)` reads every link (the planner counts from the index only for a
-        // literal id), 240 ms for 10,000 notes in a release server.
-        let count = async {
-            if !counting {
-                return Ok(None);
+    /// Walks the notebook's sources (insights) or notes a page at a time from the first page
+    /// ([`first_page`]), newest `updated` first from the links' index, until a page is short
+    /// or the budget is spent; then the links not walked are counted instead (`count`, begun
+    /// beside a full first page).
+    async fn linked(
+        &mut self,
+        nb: &str,
+        table: Table,
+        first: Vec<Size>,
+        count: Option<LinkCount>,
+    ) -> Result<(), StoreError> {
+        let kept_before = self.kept(table);
+        let tokens_before = self.tokens.unwrap_or(0);
+        let (mut page, mut offset, mut limit) = (first, 0, PAGE);
+        while !page.is_empty() {
+            let full = page.len() >= limit;
+            offset += page.len();
+            match table {
+                Table::Source => self.sources(page.into_iter().map(|s| (s, SourceDepth::Insights)).collect()).await?,
+                Table::Note => self.notes(page).await?,
             }
-            let links: Vec<usize> = rows(
-                db,
-                &format!("SELECT VALUE count(<-{edge}) FROM type::record('notebook', $nb);"),
-                vec![("nb", json!(nb))],
-            )
-            .await?;
-            Ok::<_, StoreError>(Some(links.first().copied().unwrap_or(0)))
-        };
-        let walk = async {
-            let kept_before = self.kept(table);
-            let tokens_before = self.tokens.unwrap_or(0);
-            let (mut offset, mut limit) = (0, PAGE);
-            while !self.spent {
-                let sizes: Vec<Size> = rows(
-                    db,
-                    &format!(
-                        "{} SELECT {size_fields} FROM $page WHERE owner = type::record('user', $owner);",
-                        super::linked_page(edge)
-                    ),
-                    vec![
-                        ("nb", json!(nb)),
-                        ("owner", json!(self.owner)),
-                        ("limit", json!(limit)),
-                        ("offset", json!(offset)),
-                        ("inline", json!(self.left.min(INLINE_CHARS))),
-                    ],
-                )
-                .await?;
-                if sizes.is_empty() {
-                    break;
-                }
-                offset += sizes.len();
-                match table {
-                    Table::Source => {
-                        self.sources(sizes.into_iter().map(|s| (s, SourceDepth::Insights)).collect()).await?
-                    }
-                    Table::Note => self.notes(sizes).await?,
-                }
-                limit = match self.tokens {
-                    // About what the budget still has room for, at the tokens an item took.
-                    Some(left) => {
-                        let kept = (self.kept(table) - kept_before).max(1);
-                        let per_item = (tokens_before.saturating_sub(left) / kept).max(1);
-                        ((left / per_item + NAMED_PAST_BUDGET + 1) * 5 / 4).clamp(MIN_LINK_PAGE, MAX_LINK_PAGE)
-                    }
-                    None => (limit * 2).min(MAX_LINK_PAGE),
-                };
+            if !full || self.spent {
+                break;
             }
-            Ok::<_, StoreError>(offset)
-        };
-        let (links, walked) = tokio::join!(count, walk);
-        let (links, walked) = (links?, walked?);
+            limit = match self.tokens {
+                // About what the budget still has room for, at the tokens an item took.
+                Some(left) => {
+                    let kept = (self.kept(table) - kept_before).max(1);
+                    let per_item = (tokens_before.saturating_sub(left) / kept).max(1);
+                    ((left / per_item + NAMED_PAST_BUDGET + 1) * 5 / 4).clamp(MIN_LINK_PAGE, MAX_LINK_PAGE)
+                }
+                None => (limit * 2).min(MAX_LINK_PAGE),
+            };
+            page = link_page(self.db, self.owner, nb, table, offset, limit, self.left.min(INLINE_CHARS)).await?;
+        }
         if self.spent
-            && let Some(links) = links
+            && let Some(count) = count
         {
-            self.context.unread += links.saturating_sub(walked);
+            self.context.unread += count.links().await?.saturating_sub(offset);
         }
         Ok(())
     }

@@ -221,7 +221,7 @@ async fn a_sources_text_moves_to_its_own_record() {
 async fn a_sessions_messages_are_counted_once_and_then_kept() {
     let db = TestDb::start();
     let before = copy_of_migrations();
-    std::fs::remove_file(before.path().join("0008_chat_history.surql")).expect("0008 is a file");
+    std::fs::remove_file(before.path().join("0008_chat_turn.surql")).expect("0008 is a file");
     let (code, out) = run(migrate_cmd(&db, Some(before.path())));
     assert_eq!(code, Some(0), "{out}");
     let conn = support::connect(&db).await;

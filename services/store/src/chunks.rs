@@ -82,14 +82,34 @@ fn decode_prefix(bpe: &CoreBPE, ids: &[u32]) -> String {
 /// `text` in chunks (at most [`MAX_CHUNKS`]), trimmed, none empty. CPU work proportional to the
 /// text: call it off the async threads for long texts.
 pub fn split(text: &str) -> Vec<String> {
+    split_counted(text).chunks
+}
+
+/// A text's chunks, and the tokens of the whole (trimmed) text, counted on the way.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Split {
+    pub chunks: Vec<String>,
+    /// [`tokens`] of the text, trimmed.
+    pub tokens: usize,
+}
+
+/// [`split`], with the text's tokens (what a chat prompt counts a note's text in, without
+/// tokenizing it again).
+pub fn split_counted(text: &str) -> Split {
     let text = text.trim();
     if text.is_empty() {
-        return Vec::new();
+        return Split::default();
     }
     let Some(bpe) = bpe() else {
-        return split_chars(text);
+        return Split { chunks: split_chars(text), tokens: estimate(text) };
     };
     let ids = bpe.encode_ordinary(text);
+    let chunks = windows(bpe, text, &ids);
+    Split { chunks, tokens: ids.len() }
+}
+
+/// The chunks of a text of these token ids.
+fn windows(bpe: &CoreBPE, text: &str, ids: &[u32]) -> Vec<String> {
     if ids.len() <= CHUNK_TOKENS {
         return vec![text.to_string()];
     }
@@ -131,6 +151,15 @@ pub async fn split_off_thread(text: &str) -> Vec<String> {
         return split(text);
     }
     split_owned(text.to_string()).await
+}
+
+/// [`split_counted`] for async callers, as [`split_off_thread`]; `None` if splitting panicked.
+pub async fn split_counted_off_thread(text: &str) -> Option<Split> {
+    if text.len() <= INLINE_BYTES {
+        return Some(split_counted(text));
+    }
+    let text = text.to_string();
+    on_tokenizer_thread(move || split_counted(&text)).await
 }
 
 /// [`split_off_thread`] of a text the caller no longer needs: it is not copied to be sent to
@@ -218,6 +247,16 @@ fn split_chars(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_split_counts_the_whole_trimmed_text() {
+        let long: String = (0..300).map(|i| format!("Sentence {i} of a long text. ")).collect();
+        for text in ["  A short note.  ", " \n ", long.as_str()] {
+            let counted = split_counted(text);
+            assert_eq!((counted.chunks, counted.tokens), (split(text), tokens(text.trim())));
+        }
+        assert!(split(&long).len() > 1, "the long text is more than one chunk");
+    }
 
     #[test]
     fn short_text_is_one_chunk_and_empty_text_none() {

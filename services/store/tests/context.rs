@@ -5,6 +5,7 @@
 //! chosen id is still checked against its owner. A text is read up to `CHARS_PER_TOKEN`
 //! characters a token of what is left. Read whole, it is everything, in the same order.
 
+use ephitup_store::chunks::tokens;
 use ephitup_store::records::Asset;
 use ephitup_store::repo::context::{self, CHARS_PER_TOKEN, NAMED_PAST_BUDGET, PromptItem, Selection, SourceDepth};
 use ephitup_store::repo::notes::{self, NewNote};
@@ -135,4 +136,49 @@ async fn a_budget_reads_what_fits_and_counts_the_rest() {
     let fitted = context::fit(&db, &a, &nb, Selection::default(), 1_000).await.unwrap();
     assert_eq!(fitted.notes[0].content.len(), 1_000 * CHARS_PER_TOKEN);
     assert_eq!(fitted.sliced.as_deref(), Some(long.as_str()));
+}
+
+/// A note keeps its text's tokens, counted as it is split and written with every new text; a
+/// chat's context takes a note in those (not tokenizing it again), and one written before them
+/// is counted as read.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_notes_tokens_are_kept_with_its_text_and_read_with_it() {
+    let server = TestDb::start_migrated();
+    let db = connect_app(&DbSettings::from_pairs(&server.env()).unwrap()).await.unwrap();
+    let a = repo::users::create(&db, "a@example.com", "x", None).await.unwrap().id;
+    let nb = repo::notebooks::create(&db, &a, "Counted", "").await.unwrap().id;
+    let text = "  The quick brown fox jumps over the lazy dog.  ";
+    let new = NewNote {
+        title: Some("Fox".into()),
+        content: text.into(),
+        note_type: "human".into(),
+        notebook_id: Some(nb.clone()),
+    };
+    let id = notes::create(&db, &a, new).await.unwrap().id;
+    let stored = || async {
+        let tokens: Vec<Option<usize>> =
+            db.query(format!("SELECT VALUE content_tokens FROM {id}")).await.unwrap().take(0).unwrap();
+        tokens[0]
+    };
+    assert_eq!(stored().await, Some(tokens(text.trim())));
+    let edit = "A longer text now, with more words in it than the first one had.";
+    let changes = notes::NoteChanges { content: Some(edit.into()), ..Default::default() };
+    notes::update(&db, &a, &id, changes).await.unwrap();
+    assert_eq!(stored().await, Some(tokens(edit)));
+    let retitled = notes::NoteChanges { title: Some("Vixen".into()), ..Default::default() };
+    notes::update(&db, &a, &id, retitled).await.unwrap();
+    assert_eq!(stored().await, Some(tokens(edit)), "a new title keeps the text's count");
+
+    // The context counts the note in its stored tokens: a count set aside shows through.
+    let fitted = |db: ephitup_store::Db, nb: String, a: String| async move {
+        let c = context::fit(&db, &a, &nb, Selection::default(), 100_000).await.unwrap();
+        c.notes[0].tokens().unwrap()
+    };
+    let heading = tokens(&format!("\n## [{id}] Vixen\n"));
+    assert_eq!(fitted(db.clone(), nb.clone(), a.clone()).await, heading + tokens(edit) + tokens("\n"));
+    db.query(format!("UPDATE {id} SET content_tokens = 5000")).await.unwrap().check().unwrap();
+    assert_eq!(fitted(db.clone(), nb.clone(), a.clone()).await, heading + 5000 + tokens("\n"));
+    // Without one (a note written before migration 0008): counted as read.
+    db.query(format!("UPDATE {id} UNSET content_tokens")).await.unwrap().check().unwrap();
+    assert_eq!(fitted(db.clone(), nb.clone(), a.clone()).await, heading + tokens(&format!("{edit}\n")));
 }

@@ -176,9 +176,10 @@ const SOURCE_SIZE: &str = "<string> id AS id, \
      text_chars ?? 0 AS text";
 const NOTE_SIZE: &str = "<string> id AS id, string::len(title ?? '') + string::len(content ?? '') AS base, 0 AS text";
 // A page of a notebook's notes: their sizes, and the text of those up to `$inline` characters
-// with them (most notes: one read of each row, not two).
+// with them and its tokens, as stored (most notes: one read of each row, not two, and no
+// tokenizing).
 const NOTE_PAGE: &str = "<string> id AS id, string::len(title ?? '') + string::len(content ?? '') AS base, 0 AS text, \
-     title, IF string::len(content ?? '') <= $inline THEN content ?? '' END AS content";
+     title, IF string::len(content ?? '') <= $inline THEN content ?? '' END AS content, content_tokens";
 
 /// The longest note a page of links reads with its size (characters): a page of 1,024 holds
 /// 16 MiB of them at most; a longer one is read on its own, up to what is left of the budget.
@@ -201,6 +202,9 @@ struct Size {
     title: Option<String>,
     #[serde(default)]
     content: Option<String>,
+    /// The tokens of that content, as stored with it (migration 0008; none before).
+    #[serde(default)]
+    content_tokens: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -486,13 +490,25 @@ impl<'a> Reader<'a> {
     }
 
     /// Counts the prompt tokens of items just read, on the tokenizer's thread (a page of text
-    /// is CPU work); without a token budget they are left uncounted.
-    async fn counted<T: PromptItem>(&self, mut items: Vec<T>) -> Vec<T> {
+    /// is CPU work): a body whose text's tokens were stored with it (`known`, a note's
+    /// `content_tokens`) is not tokenized again. Without a token budget they are left uncounted.
+    async fn counted<T: PromptItem>(&self, mut items: Vec<T>, known: Vec<Option<usize>>) -> Vec<T> {
         if self.tokens.is_none() || items.is_empty() {
             return items;
         }
-        let texts: Vec<(String, String)> = items.iter().map(|i| (i.heading(), i.body())).collect();
-        let counts = on_tokenizer_thread(move || texts.iter().map(|(h, b)| tokens(h) + tokens(b)).collect::<Vec<_>>());
+        let texts: Vec<(String, Result<usize, String>)> = items
+            .iter()
+            .zip(known.into_iter().chain(std::iter::repeat(None)))
+            .map(|(i, k)| (i.heading(), k.ok_or_else(|| i.body())))
+            .collect();
+        // A note's body is its trimmed text and a line break ([`PromptItem`] for notes).
+        let counts = on_tokenizer_thread(move || {
+            let body = |b: &Result<usize, String>| match b {
+                Ok(stored) => stored + tokens("\n"),
+                Err(body) => tokens(body),
+            };
+            texts.iter().map(|(h, b)| tokens(h) + body(b)).collect::<Vec<_>>()
+        });
         // Were tokenizing to panic, the prompt counts again (and its caller reports it).
         if let Some(counts) = counts.await {
             for (item, n) in items.iter_mut().zip(counts) {
@@ -573,7 +589,7 @@ impl<'a> Reader<'a> {
                     tokens: None,
                 });
             }
-            for source in self.counted(read).await {
+            for source in self.counted(read, Vec::new()).await {
                 if self.admit(&source) {
                     self.sliced_if(&cut, &source.id);
                     self.context.sources.push(source);
@@ -601,17 +617,24 @@ impl<'a> Reader<'a> {
                 read(self.db, "note", NOTE_FIELDS, self.owner, unread.iter(), binds).await?
             };
             let mut by_id: HashMap<String, NoteContext> = found.into_iter().map(|n| (n.id.clone(), n)).collect();
-            let (mut read, mut cut) = (Vec::with_capacity(page.len()), None);
+            let (mut read, mut known, mut cut) = (Vec::with_capacity(page.len()), Vec::with_capacity(page.len()), None);
             for t in page.iter_mut() {
-                let note = match t.size.content.take() {
+                // A note read with its size comes with its text's tokens (if it has them).
+                let (note, mut tokens) = match t.size.content.take() {
                     Some(content) => {
-                        Some(NoteContext { id: t.size.id.clone(), title: t.size.title.take(), content, tokens: None })
+                        let title = t.size.title.take();
+                        (
+                            Some(NoteContext { id: t.size.id.clone(), title, content, tokens: None }),
+                            t.size.content_tokens,
+                        )
                     }
-                    None => by_id.remove(&t.size.id),
+                    None => (by_id.remove(&t.size.id), None),
                 };
                 // Gone since its size was read: as if it had not been there.
                 let Some(mut note) = note else { continue };
                 if let Some(allowance) = t.allowance {
+                    // Its text may be cut: counted as it is.
+                    tokens = None;
                     let title = note.title.as_deref().map_or(0, |t| t.chars().count());
                     Self::cut(&mut note.content, allowance.saturating_sub(title));
                     if t.size.base > allowance {
@@ -619,8 +642,9 @@ impl<'a> Reader<'a> {
                     }
                 }
                 read.push(note);
+                known.push(tokens);
             }
-            for note in self.counted(read).await {
+            for note in self.counted(read, known).await {
                 if self.admit(&note) {
                     self.sliced_if(&cut, &note.id);
                     self.context.notes.push(note);

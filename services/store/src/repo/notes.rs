@@ -86,7 +86,8 @@ pub async fn create(db: &Db, owner: &str, new: NewNote) -> Result<Note, StoreErr
                 LET $notebook = type::record('notebook', $nb);
                 IF $notebook.owner != $o {{ THROW '{NOT_FOUND}' }};
             }};
-            LET $note = (CREATE ONLY note SET title = $title, content = $content, note_type = $note_type, owner = $o);
+            LET $note = (CREATE ONLY note SET title = $title, content = $content, content_tokens = $content_tokens,
+                note_type = $note_type, owner = $o);
             LET $id = $note.id;
             IF $nb {{
                 LET $notebook = type::record('notebook', $nb);
@@ -101,13 +102,14 @@ pub async fn create(db: &Db, owner: &str, new: NewNote) -> Result<Note, StoreErr
     );
     // The note's chunks (its text for search) are written with it; its embedding is queued
     // when the owner embeds. Short notes are one chunk; long ones are split off the async threads.
-    let chunks = chunks::split_off_thread(&new.content).await;
+    let (chunks, content_tokens) = split(&new.content).await;
     one(
         db,
         &query,
         vec![
             ("title", json!(new.title)),
             ("content", json!(new.content)),
+            ("content_tokens", json!(content_tokens)),
             ("note_type", json!(new.note_type)),
             ("owner", json!(owner_k.as_str())),
             ("nb", json!(notebook.as_ref().map(RecordKey::as_str))),
@@ -130,19 +132,35 @@ pub async fn get(db: &Db, owner: &str, id: &str) -> Result<Note, StoreError> {
 }
 
 pub async fn update(db: &Db, owner: &str, id: &str, changes: NoteChanges) -> Result<Note, StoreError> {
+    let text = match &changes.content {
+        Some(content) => Some(split(content).await),
+        None => None,
+    };
     let fields = vec![
         ("title", json!(changes.title)),
         ("content", json!(changes.content)),
+        // New text, its new count with it.
+        ("content_tokens", json!(text.as_ref().map(|(_, tokens)| tokens))),
         ("note_type", json!(changes.note_type)),
     ];
     super::update_owned(db, "note", owner, id, fields).await?;
     // New text, new chunks (a second transaction: a crash in between leaves the old chunks
     // until the next edit or an embeddings rebuild; the note itself is saved).
-    if let Some(content) = &changes.content {
-        let chunks = chunks::split_off_thread(content).await;
-        super::chunks::replace(db, owner, ItemType::Note, id, &chunks, Embed::IfOwnerEmbeds).await?;
+    if let Some((chunks, _)) = &text {
+        super::chunks::replace(db, owner, ItemType::Note, id, chunks, Embed::IfOwnerEmbeds).await?;
     }
     get(db, owner, id).await
+}
+
+/// A note's chunks and the tokens of its text (`content_tokens`: what a chat's context counts
+/// it in without tokenizing it again). Short notes are split at once, long ones off the async
+/// threads. If splitting failed: no chunks, and its bytes for its tokens (more than it holds:
+/// a prompt never overfills).
+async fn split(content: &str) -> (Vec<String>, usize) {
+    match chunks::split_counted_off_thread(content).await {
+        Some(split) => (split.chunks, split.tokens),
+        None => (Vec::new(), content.trim().len()),
+    }
 }
 
 pub async fn delete(db: &Db, owner: &str, id: &str) -> Result<(), StoreError> {

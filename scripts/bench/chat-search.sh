@@ -7,7 +7,8 @@
 # and `POST /api/embed` of the source against the same texts sent straight to the stand-in;
 # text and vector `POST /api/search` over those chunks against the store's own search call;
 # chat time to first token through the public proxy against the stand-in's own (in a small
-# notebook, in a session of BENCH_HISTORY earlier messages, and in the big notebook).
+# notebook, in a session of BENCH_HISTORY earlier messages, in a notebook of 500 notes, and in
+# the big notebook).
 #
 # Usage (from the repository root): bash scripts/bench/chat-search.sh
 # Knobs: BENCH_PROFILE (release; `dev` for a quick functional run), BENCH_DURATION (10s),

@@ -11,8 +11,8 @@
 //!   made beforehand), plus the stand-in's embedding of one query on its own.
 //! - **Chat time to first token** through the public proxy (`POST /api/chat/execute`,
 //!   `Accept: text/event-stream`, until the first `token` event), in a small notebook, in a
-//!   session of 1,000 earlier messages there, and in the 10,000-note one with its default
-//!   context; the floor is the stand-in's own time to its
+//!   session of 1,000 earlier messages there, in a notebook of 500 notes (a window's worth)
+//!   and in the 10,000-note one with its default context; the floor is the stand-in's own time to its
 //!   first streamed piece for the same kind of request, with a short context and with one as
 //!   long as the big notebook's prompt holds (what a longer request costs the stand-in itself
 //!   is not the app's).
@@ -253,14 +253,23 @@ pub async fn bench(user: &Api, owner: &str, db: &ephitup_store::Db, setup: Setup
         user.call(Method::POST, "/notes", Some(&body)).await?;
     }
     let public = Api { base: setup.proxy.trim_end_matches('/').to_string(), ..user.clone() };
+    // A notebook of a window's worth of notes (and a few more): what a chat reads of it is
+    // what it reads of the big one, whose other notes are counted, not read.
+    const WINDOW_NOTES: usize = 500;
+    let window = notebook("A window's worth").await?;
+    seed_with(db, owner, &window, WINDOW_NOTES, |i| text(i + 20_000, 40)).await?;
     let mut chat_rows = Vec::new();
     // The tokens of context the last answer's prompt held (the big notebook's, in the end).
     let mut big_context_tokens = None;
     let big_label = format!("the notebook of {} notes and the source, default context", setup.notes);
     let long_label = format!("a notebook of 3 notes, a session of {} earlier messages", setup.history);
-    for (label, nb, earlier) in
-        [("a notebook of 3 notes".to_string(), &small, 0), (long_label, &small, setup.history), (big_label, &corpus, 0)]
-    {
+    let rows = [
+        ("a notebook of 3 notes".to_string(), &small, 0, false),
+        (long_label, &small, setup.history, false),
+        (format!("a notebook of {WINDOW_NOTES} notes"), &window, 0, true),
+        (big_label, &corpus, 0, true),
+    ];
+    for (label, nb, earlier, full) in rows {
         let session = public.call(Method::POST, "/chat/sessions", Some(&json!({"notebook_id": nb}))).await?;
         let session = session["id"].as_str().context("no session id")?.to_string();
         // Written as the API writes a turn's two messages (the session counts them).
@@ -275,7 +284,7 @@ pub async fn bench(user: &Api, owner: &str, db: &ephitup_store::Db, setup: Setup
             samples.push(took);
             big_context_tokens = context_tokens;
         }
-        chat_rows.push((label, phase_of(samples)));
+        chat_rows.push((label, phase_of(samples), full));
     }
     let mut samples = Vec::with_capacity(setup.samples);
     for i in 0..setup.samples {
@@ -302,8 +311,9 @@ pub async fn bench(user: &Api, owner: &str, db: &ephitup_store::Db, setup: Setup
     ] {
         println!("| {label} | {:.1} | {:.1} | — | — |", phase.percentile_ms(50.0), phase.percentile_ms(99.0));
     }
-    for (i, (label, phase)) in chat_rows.iter().enumerate() {
-        let alike = if i + 1 < chat_rows.len() { &stand_in } else { &stand_in_big };
+    for (label, phase, full) in &chat_rows {
+        // A prompt that fills the window against the stand-in given a context as long.
+        let alike = if *full { &stand_in_big } else { &stand_in };
         println!(
             "| through :8502, {label} | {:.1} | {:.1} | {:+.1} | {:+.1} |",
             phase.percentile_ms(50.0),

@@ -401,6 +401,34 @@ async fn search_finds_by_text_and_vector_and_ask_answers() {
     assert!(gone["results"].as_array().unwrap().iter().all(|r| r["id"] != src.as_str()), "{gone}");
 }
 
+/// A notebook longer than the model's window: the stream's `context` event names what went in
+/// and counts every note left out, those past the first page of links too (counted while the
+/// model is asked).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_notebook_past_the_window_reports_every_note_left_out() {
+    const NOTES: usize = 140;
+    let api = Api::with_local_ai();
+    let fake = FakeAi::start("sk-chat", &[]);
+    let (a, _) = user_with_models(&api, &fake, "a@example.com", false).await;
+    let (_, nb) = api.call(Method::POST, "/notebooks", Some(&a), Some(json!({"name": "Long"}))).await;
+    let nb = nb["id"].as_str().unwrap().to_string();
+    let content = "The garden grows toward the sun every morning. ".repeat(30);
+    for i in 0..NOTES {
+        let body = json!({"title": format!("Note {i}"), "content": content, "notebook_id": nb});
+        assert_eq!(api.call(Method::POST, "/notes", Some(&a), Some(body)).await.0, StatusCode::CREATED);
+    }
+    let (_, session) = api.call(Method::POST, "/chat/sessions", Some(&a), Some(json!({"notebook_id": nb}))).await;
+    let resp =
+        post_stream(&api, "/chat/execute", &a, json!({"session_id": session["id"], "message": "What grows?"})).await;
+    let evs = events(resp).await;
+    let context = &evs.first().expect("events").1;
+    assert_eq!(context["type"], "context", "{evs:?}");
+    let included = context["included"]["notes"].as_array().unwrap().len();
+    assert!(included > 10 && included < 128, "{included} notes in: the window holds fewer than a page");
+    assert_eq!(included + context["left_out"].as_u64().unwrap() as usize, NOTES, "{context}");
+    assert_eq!(evs.last().unwrap().1["type"], "done", "{evs:?}");
+}
+
 /// Answers have a bound of their own (`API_MAX_STREAMS`), since a stream outlives the
 /// in-flight bound: one past it is shed at once with `503` and `Retry-After`, on every
 /// route that answers, streamed or whole; a client that hangs up frees its slot.

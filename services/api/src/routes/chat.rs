@@ -14,7 +14,7 @@ use ephitup_store::ai::{self, Caller, ModelKind, Provider};
 use ephitup_store::chunks;
 use ephitup_store::records::{ChatMessage, ChatSession, Model};
 use ephitup_store::repo::chat::{self, Scope};
-use ephitup_store::repo::context::{self, Context, Selection};
+use ephitup_store::repo::context::{self, Context, Selection, Unwalked};
 use ephitup_store::repo::{insights, models};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -282,6 +282,9 @@ struct Turn {
     prompt: Prompt,
     /// The human message, saved while the model is asked ([`Turn::save_message`]).
     message: String,
+    /// The notebook's links past the context's budget, counted while the model is asked (for
+    /// the report's `left_out`).
+    unwalked: Unwalked,
 }
 
 impl Turn {
@@ -328,7 +331,7 @@ async fn prepare(
     let begin = async {
         match about {
             About::Notebook(nb, selection) => {
-                context::begin(&state.db, owner, &nb, selection, true).await.map(Begun::Notebook)
+                context::begin(&state.db, owner, &nb, selection).await.map(Begun::Notebook)
             }
             About::Source(id) => Ok(Begun::Source(id)),
             About::Nothing => Ok(Begun::Nothing),
@@ -349,10 +352,12 @@ async fn prepare(
         .map_err(store("Chat session"))?;
     step(1);
     let room = ai::chat::context_room(&model.name, &history, message);
-    let context = match begun {
+    let (context, unwalked) = match begun {
         Begun::Notebook(start) => start.fit(&state.db, owner, room).await.map_err(store("Notebook, source or note"))?,
-        Begun::Source(id) => context::of_source(&state.db, owner, &id, room).await.map_err(store("Source"))?,
-        Begun::Nothing => Context::default(),
+        Begun::Source(id) => {
+            (context::of_source(&state.db, owner, &id, room).await.map_err(store("Source"))?, Unwalked::default())
+        }
+        Begun::Nothing => (Context::default(), Unwalked::default()),
     };
     step(2);
     // Building a prompt of up to a model's window is CPU work (the context's items come
@@ -381,6 +386,7 @@ async fn prepare(
         model,
         prompt,
         message: message.to_string(),
+        unwalked,
     })
 }
 
@@ -411,21 +417,35 @@ fn context_event(report: &ContextReport) -> Value {
 }
 
 /// Streams the answer as it is written (`token` events), then saves it (`done` with the
-/// message) — or says why not (`error`). Returns the saved message.
+/// message) — or says why not (`error`). With `report`, what the prompt holds goes first
+/// (`context`: its links past the budget counted as the model is asked). Returns the saved
+/// message.
 async fn answer_streamed(
     mut turn: Turn,
     events: &sse::Events,
+    report: bool,
     token: impl Fn(&str) -> Option<Value>,
 ) -> Option<ChatMessage> {
     let fail = |message: String| json!({"type": "error", "message": message});
     // Sent once the stream has begun: the prompt (up to a model's window) is not kept while
     // the answer streams.
     let messages = std::mem::take(&mut turn.prompt.messages);
+    let unwalked = std::mem::take(&mut turn.unwalked);
     let asked = std::time::Instant::now();
-    let (saved, started) =
-        tokio::join!(turn.save_message(), ai::chat_stream(&turn.provider, &turn.model.name, &messages));
+    let (saved, started, unwalked) = tokio::join!(
+        turn.save_message(),
+        ai::chat_stream(&turn.provider, &turn.model.name, &messages),
+        unwalked.count()
+    );
     drop(messages);
     tracing::debug!("chat {}: the model's stream began in {} µs", turn.session_id, asked.elapsed().as_micros());
+    if report {
+        match unwalked {
+            Ok(n) => turn.prompt.report.left_out += n,
+            Err(e) => tracing::warn!("chat {}: the links left out could not be counted: {e}", turn.session_id),
+        }
+        events.send(context_event(&turn.prompt.report)).await;
+    }
     if let Err(e) = saved {
         // A message that is not kept gets no answer: the stream drops, which ends the call.
         tracing::warn!("chat {}: the message was not saved: {e}", turn.session_id);
@@ -510,9 +530,8 @@ async fn execute(
         return Ok(axum::Json(Conversation { session_id: session.id, messages }).into_response());
     }
     Ok(sse::stream(slot, move |events| async move {
-        events.send(context_event(&turn.prompt.report)).await;
         let token = |p: &str| Some(json!({"type": "token", "content": p}));
-        if let Some(message) = answer_streamed(turn, &events, token).await {
+        if let Some(message) = answer_streamed(turn, &events, true, token).await {
             events.send(json!({"type": "done", "message": message})).await;
         }
     }))
@@ -691,7 +710,7 @@ async fn source_message(
         let indicators = json!({"sources": [source_id], "insights": insight_ids, "notes": []});
         events.send(json!({"type": "context_indicators", "data": indicators})).await;
         // The contract sends the answer whole: no token events.
-        if let Some(m) = answer_streamed(turn, &events, |_| None).await {
+        if let Some(m) = answer_streamed(turn, &events, false, |_| None).await {
             events.send(json!({"type": "ai_message", "content": m.content, "message": m})).await;
             events.send(json!({"type": "complete"})).await;
         }

@@ -219,7 +219,7 @@ struct SourceRow {
 /// Builds the context of one of the owner's notebooks, whole (`/chat/context`, a podcast):
 /// nothing counted in tokens.
 pub async fn build(db: &Db, owner: &str, notebook_id: &str, selection: Selection) -> Result<Context, StoreError> {
-    begin(db, owner, notebook_id, selection, false).await?.read(db, owner, None).await
+    Ok(begin(db, owner, notebook_id, selection).await?.read(db, owner, None).await?.0)
 }
 
 /// Builds the context of one of the owner's notebooks for a prompt with room for `tokens` of
@@ -237,14 +237,15 @@ pub async fn fit(
     selection: Selection,
     tokens: usize,
 ) -> Result<Context, StoreError> {
-    begin(db, owner, notebook_id, selection, true).await?.fit(db, owner, tokens).await
+    let (mut context, unwalked) = begin(db, owner, notebook_id, selection).await?.fit(db, owner, tokens).await?;
+    context.unread += unwalked.count().await?;
+    Ok(context)
 }
 
 /// What a notebook's context is read from before its budget is known, so that it can be read
 /// while the model and the history are (a chat turn): the notebook checked, and for sources
 /// and notes each, the chosen ones' sizes or the first page of the notebook's links (a short
-/// note's text with it), all at once; beside a full first page, the links are counted (for a
-/// budget: what lies past it is counted, not read).
+/// note's text with it), all at once.
 pub struct Start {
     notebook: RecordKey,
     sources: Part<(Size, SourceDepth)>,
@@ -254,16 +255,32 @@ pub struct Start {
 /// How the items of one table begin: chosen (their sizes, in order) or linked.
 enum Part<T> {
     Chosen(Vec<T>),
-    Linked { first: Vec<Size>, count: Option<LinkCount> },
+    Linked(Vec<Size>),
 }
 
-/// The notebook's links of one table being counted, beside the walk (dropped unawaited when
-/// not needed: the query is aborted).
+/// The links a walk for a budget did not reach, being counted ([`Context::unread`] less
+/// them): a chat needs the number only for its report, so it can build its prompt and ask
+/// the model meanwhile. Dropped unawaited, the counting is aborted.
+#[derive(Default)]
+pub struct Unwalked(Vec<(LinkCount, usize)>);
+
+impl Unwalked {
+    /// The links of the notebook not walked.
+    pub async fn count(self) -> Result<usize, StoreError> {
+        let mut unwalked = 0;
+        for (count, walked) in self.0 {
+            unwalked += count.links().await?.saturating_sub(walked);
+        }
+        Ok(unwalked)
+    }
+}
+
+/// A notebook's links of one table being counted.
 struct LinkCount(tokio::task::JoinHandle<Result<usize, StoreError>>);
 
 impl LinkCount {
-    fn start(db: &Db, nb: &RecordKey, table: Table) -> Self {
-        let (db, nb) = (db.clone(), nb.as_str().to_string());
+    fn start(db: &Db, nb: &str, table: Table) -> Self {
+        let (db, nb) = (db.clone(), nb.to_string());
         // Counted from the notebook's edge keys, no record read: `SELECT count() … WHERE out =
         // type::record(…)` reads every link (the planner counts from the index only for a
         // literal id), 240 ms for 10,000 notes in a release server.
@@ -289,15 +306,8 @@ impl Drop for LinkCount {
     }
 }
 
-/// Begins one of the owner's notebooks' context ([`Start`]); `counting`: it is to be read for
-/// a budget ([`Start::fit`]), so a long notebook's links are counted.
-pub async fn begin(
-    db: &Db,
-    owner: &str,
-    notebook_id: &str,
-    selection: Selection,
-    counting: bool,
-) -> Result<Start, StoreError> {
+/// Begins one of the owner's notebooks' context ([`Start`]).
+pub async fn begin(db: &Db, owner: &str, notebook_id: &str, selection: Selection) -> Result<Start, StoreError> {
     let notebook = RecordKey::parse("notebook", notebook_id).ok_or(StoreError::NotFound)?;
     let owner_k = owner_key(owner)?;
     let (nb, o) = (&notebook, owner_k.as_str());
@@ -307,13 +317,13 @@ pub async fn begin(
                 let sizes = sized(db, "source", SOURCE_SIZE, o, chosen.iter().map(|(id, _)| id)).await?;
                 Part::Chosen(sizes.into_iter().zip(chosen.into_iter().map(|(_, depth)| depth)).collect())
             }
-            None => first_page(db, o, nb, Table::Source, counting).await?,
+            None => Part::Linked(first_page(db, o, nb.as_str(), Table::Source).await?),
         })
     };
     let notes = async {
         Ok::<_, StoreError>(match selection.notes {
             Some(chosen) => Part::Chosen(sized(db, "note", NOTE_SIZE, o, chosen.iter()).await?),
-            None => first_page(db, o, nb, Table::Note, counting).await?,
+            None => Part::Linked(first_page(db, o, nb.as_str(), Table::Note).await?),
         })
     };
     // Another user's notebook links to rows that are not the caller's: the pages read none of
@@ -324,17 +334,9 @@ pub async fn begin(
 }
 
 /// The first page of a notebook's links of `table` ([`PAGE`]; a note's text with it up to
-/// [`INLINE_CHARS`]), and if it is full and `counting`, the count of them all begun.
-async fn first_page<T>(
-    db: &Db,
-    owner: &str,
-    nb: &RecordKey,
-    table: Table,
-    counting: bool,
-) -> Result<Part<T>, StoreError> {
-    let first = link_page(db, owner, nb.as_str(), table, 0, PAGE, INLINE_CHARS).await?;
-    let count = (counting && first.len() >= PAGE).then(|| LinkCount::start(db, nb, table));
-    Ok(Part::Linked { first, count })
+/// [`INLINE_CHARS`]).
+async fn first_page(db: &Db, owner: &str, nb: &str, table: Table) -> Result<Vec<Size>, StoreError> {
+    link_page(db, owner, nb, table, 0, PAGE, INLINE_CHARS).await
 }
 
 /// A page of a notebook's links of `table`, newest `updated` first, with their sizes.
@@ -369,24 +371,25 @@ async fn link_page(
 }
 
 impl Start {
-    /// The context for a prompt with room for `tokens` of it ([`fit`]).
-    pub async fn fit(self, db: &Db, owner: &str, tokens: usize) -> Result<Context, StoreError> {
+    /// The context for a prompt with room for `tokens` of it ([`fit`]), but for the links the
+    /// walk did not reach: being counted ([`Unwalked`]), not in [`Context::unread`] yet.
+    pub async fn fit(self, db: &Db, owner: &str, tokens: usize) -> Result<(Context, Unwalked), StoreError> {
         self.read(db, owner, Some(tokens)).await
     }
 
-    async fn read(self, db: &Db, owner: &str, tokens: Option<usize>) -> Result<Context, StoreError> {
+    async fn read(self, db: &Db, owner: &str, tokens: Option<usize>) -> Result<(Context, Unwalked), StoreError> {
         let owner = owner_key(owner)?;
         let mut reader = Reader::new(db, owner.as_str(), tokens);
         let nb = self.notebook.as_str();
         match self.sources {
             Part::Chosen(sizes) => reader.sources(sizes).await?,
-            Part::Linked { first, count } => reader.linked(nb, Table::Source, first, count).await?,
+            Part::Linked(first) => reader.linked(nb, Table::Source, first).await?,
         }
         match self.notes {
             Part::Chosen(sizes) => reader.notes(sizes).await?,
-            Part::Linked { first, count } => reader.linked(nb, Table::Note, first, count).await?,
+            Part::Linked(first) => reader.linked(nb, Table::Note, first).await?,
         }
-        Ok(reader.context)
+        Ok((reader.context, reader.unwalked))
     }
 }
 
@@ -441,12 +444,24 @@ struct Reader<'a> {
     /// The budget is spent: what comes next is counted only.
     spent: bool,
     context: Context,
+    /// Links past a spent budget, being counted.
+    unwalked: Unwalked,
 }
 
 impl<'a> Reader<'a> {
     fn new(db: &'a Db, owner: &'a str, tokens: Option<usize>) -> Self {
         let left = tokens.map_or(usize::MAX, |t| t.saturating_mul(CHARS_PER_TOKEN).min(CONTEXT_CHARS_MAX));
-        Reader { db, owner, left, tokens, over: false, named: 0, spent: false, context: Context::default() }
+        Reader {
+            db,
+            owner,
+            left,
+            tokens,
+            over: false,
+            named: 0,
+            spent: false,
+            context: Context::default(),
+            unwalked: Unwalked::default(),
+        }
     }
 
     /// Takes from `sizes` what fits the characters left, and the item that crosses them with
@@ -656,15 +671,9 @@ impl<'a> Reader<'a> {
 
     /// Walks the notebook's sources (insights) or notes a page at a time from the first page
     /// ([`first_page`]), newest `updated` first from the links' index, until a page is short
-    /// or the budget is spent; then the links not walked are counted instead (`count`, begun
-    /// beside a full first page).
-    async fn linked(
-        &mut self,
-        nb: &str,
-        table: Table,
-        first: Vec<Size>,
-        count: Option<LinkCount>,
-    ) -> Result<(), StoreError> {
+    /// (all are walked) or the budget is spent; then the links not walked are counted instead,
+    /// from the notebook's edge keys ([`Unwalked`]).
+    async fn linked(&mut self, nb: &str, table: Table, first: Vec<Size>) -> Result<(), StoreError> {
         let kept_before = self.kept(table);
         let tokens_before = self.tokens.unwrap_or(0);
         let (mut page, mut offset, mut limit) = (first, 0, PAGE);
@@ -675,7 +684,11 @@ impl<'a> Reader<'a> {
                 Table::Source => self.sources(page.into_iter().map(|s| (s, SourceDepth::Insights)).collect()).await?,
                 Table::Note => self.notes(page).await?,
             }
-            if !full || self.spent {
+            if !full {
+                break;
+            }
+            if self.spent {
+                self.unwalked.0.push((LinkCount::start(self.db, nb, table), offset));
                 break;
             }
             limit = match self.tokens {
@@ -688,11 +701,6 @@ impl<'a> Reader<'a> {
                 None => (limit * 2).min(MAX_LINK_PAGE),
             };
             page = link_page(self.db, self.owner, nb, table, offset, limit, self.left.min(INLINE_CHARS)).await?;
-        }
-        if self.spent
-            && let Some(count) = count
-        {
-            self.context.unread += count.links().await?.saturating_sub(offset);
         }
         Ok(())
     }

@@ -5,7 +5,6 @@
 //! user's session gives nothing.
 
 use ephitup_store::chunks::tokens;
-use ephitup_store::records::ChatMessage;
 use ephitup_store::repo::chat::{self, HISTORY_PAGE, MESSAGE_OVERHEAD, Scope};
 use ephitup_store::{DbSettings, connect_app, repo};
 use ephitup_testkit::TestDb;
@@ -38,10 +37,12 @@ async fn a_turn_reads_the_newest_messages_that_fit() {
     let first = chat::newest(&db, &a, &sid, 0, HISTORY_PAGE).await.unwrap();
     let newest_first: Vec<String> = (0..MESSAGES).rev().map(content).collect();
     assert_eq!(
-        first.iter().map(|m| &m.content).collect::<Vec<_>>(),
+        first.iter().map(|m| &m.message.content).collect::<Vec<_>>(),
         newest_first[..HISTORY_PAGE].iter().collect::<Vec<_>>()
     );
     let cost = |i: usize| tokens(&content(i)) + MESSAGE_OVERHEAD;
+    // Each message keeps its tokens from when it was added.
+    assert!(first.iter().zip((0..MESSAGES).rev()).all(|(m, i)| m.tokens == Some(tokens(&content(i)))));
 
     // Room for everything: every page is read, oldest included, nothing left out.
     let all = chat::history(&db, &a, &session, first.clone(), usize::MAX).await.unwrap();
@@ -58,6 +59,13 @@ async fn a_turn_reads_the_newest_messages_that_fit() {
     assert_eq!(contents(&some), newest_first[..40]);
     assert_eq!((some.left_out, some.tokens), (MESSAGES - 40, room + 1 - cost(MESSAGES - 41)));
 
+    // Messages added before their tokens were kept (migration 0008) are counted as read.
+    db.query(format!("UPDATE chat_message SET tokens = NONE WHERE session = {sid}")).await.unwrap().check().unwrap();
+    let uncounted = chat::newest(&db, &a, &sid, 0, HISTORY_PAGE).await.unwrap();
+    assert!(uncounted.iter().all(|m| m.tokens.is_none()));
+    let again = chat::history(&db, &a, &session, uncounted, room).await.unwrap();
+    assert_eq!((contents(&again), again.left_out, again.tokens), (contents(&some), some.left_out, some.tokens));
+
     // No room: nothing kept, all left out.
     let none = chat::history(&db, &a, &session, first, 0).await.unwrap();
     assert_eq!((none.kept.len(), none.left_out, none.tokens), (0, MESSAGES, 0));
@@ -66,7 +74,7 @@ async fn a_turn_reads_the_newest_messages_that_fit() {
     let short = chat::create(&db, &a, &scope, None, None).await.unwrap().id;
     chat::add_message(&db, &a, &short, "human", "only one", &[]).await.unwrap();
     let short = chat::get(&db, &a, &short, None).await.unwrap();
-    let page: Vec<ChatMessage> = chat::newest(&db, &a, &short.id, 0, HISTORY_PAGE).await.unwrap();
+    let page: Vec<chat::Stored> = chat::newest(&db, &a, &short.id, 0, HISTORY_PAGE).await.unwrap();
     let h = chat::history(&db, &a, &short, page, usize::MAX).await.unwrap();
     assert_eq!((contents(&h), h.left_out), (vec!["only one".to_string()], 0));
 

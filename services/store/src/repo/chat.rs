@@ -191,20 +191,24 @@ pub const MESSAGE_OVERHEAD: usize = 8;
 pub const HISTORY_PAGE: usize = 16;
 const MAX_HISTORY_PAGE: usize = 256;
 
+/// A message of a session's history as read for a prompt: with the tokens of its content, as
+/// stored when it was added (migration 0008; none before: counted as read).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Stored {
+    #[serde(flatten)]
+    pub message: ChatMessage,
+    #[serde(default)]
+    pub tokens: Option<usize>,
+}
+
 /// A page of one of the owner's sessions' messages, newest first (`start` newer ones skipped).
-pub async fn newest(
-    db: &Db,
-    owner: &str,
-    id: &str,
-    start: usize,
-    limit: usize,
-) -> Result<Vec<ChatMessage>, StoreError> {
+pub async fn newest(db: &Db, owner: &str, id: &str, start: usize, limit: usize) -> Result<Vec<Stored>, StoreError> {
     let (owner_k, key) = (owner_key(owner)?, key(id)?);
     // The index on (session, owner, timestamp) walks backward and stops at the limit.
     rows(
         db,
         &format!(
-            "SELECT {MESSAGE_FIELDS} FROM chat_message WHERE session = type::record('chat_session', $key) \
+            "SELECT {MESSAGE_FIELDS}, tokens FROM chat_message WHERE session = type::record('chat_session', $key) \
              AND owner = type::record('user', $owner) ORDER BY timestamp DESC LIMIT $limit START $start"
         ),
         vec![
@@ -236,7 +240,7 @@ pub async fn history(
     db: &Db,
     owner: &str,
     session: &ChatSession,
-    first: Vec<ChatMessage>,
+    first: Vec<Stored>,
     budget: usize,
 ) -> Result<History, StoreError> {
     let mut history = History::default();
@@ -271,22 +275,33 @@ fn left(session: &ChatSession, history: &History) -> usize {
     usize::try_from(session.message_count).unwrap_or(0).saturating_sub(history.kept.len())
 }
 
-/// A page of messages with their costs (`None`: the tokenizer thread is gone). Were tokenizing
-/// to panic, a message costs a token a byte (more than it holds: the prompt never overfills).
-async fn counted(page: Vec<ChatMessage>) -> Option<Vec<(ChatMessage, usize)>> {
-    let (page, costs) = on_tokenizer_thread(move || {
-        let costs = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            page.iter().map(|m| tokens(&m.content)).collect::<Vec<_>>()
-        }));
-        (page, costs.ok())
-    })
-    .await?;
-    let costs = costs.unwrap_or_else(|| page.iter().map(|m| m.content.len()).collect());
-    Some(page.into_iter().zip(costs).map(|(m, t)| (m, t + MESSAGE_OVERHEAD)).collect())
+/// A page of messages with their costs: their stored tokens, else counted on the tokenizer
+/// thread (`None`: it is gone).
+async fn counted(page: Vec<Stored>) -> Option<Vec<(ChatMessage, usize)>> {
+    let page = if page.iter().all(|m| m.tokens.is_some()) {
+        page
+    } else {
+        on_tokenizer_thread(move || {
+            page.into_iter()
+                .map(|mut m| {
+                    m.tokens = m.tokens.or_else(|| Some(count(&m.message.content)));
+                    m
+                })
+                .collect::<Vec<_>>()
+        })
+        .await?
+    };
+    Some(page.into_iter().map(|m| (m.message, m.tokens.unwrap_or_default() + MESSAGE_OVERHEAD)).collect())
 }
 
-/// Adds a message (`human` or `ai`) to one of the owner's sessions, counts it there and marks
-/// the session used; returns the message.
+/// The tokens of a message's content; were tokenizing to panic, its bytes (more than it
+/// holds: a prompt never overfills). On the tokenizer thread.
+fn count(content: &str) -> usize {
+    std::panic::catch_unwind(|| tokens(content)).unwrap_or(content.len())
+}
+
+/// Adds a message (`human` or `ai`) to one of the owner's sessions with its tokens, counts it
+/// there and marks the session used; returns the message.
 pub async fn add_message(
     db: &Db,
     owner: &str,
@@ -296,6 +311,9 @@ pub async fn add_message(
     citations: &[Citation],
 ) -> Result<ChatMessage, StoreError> {
     let (owner_k, key) = (owner_key(owner)?, key(session_id)?);
+    // Counted once, here, for every turn that reads it back as history.
+    let text = content.to_string();
+    let tokens = on_tokenizer_thread(move || count(&text)).await.unwrap_or(content.len());
     one(
         db,
         &format!(
@@ -304,7 +322,7 @@ pub async fn add_message(
                 LET $s = (UPDATE type::record('chat_session', $key) SET updated = time::now(), message_count += 1 WHERE owner = $o RETURN VALUE id);
                 IF !$s {{ RETURN []; }};
                 LET $m = (CREATE ONLY chat_message SET session = $s[0], type = $kind, content = $content,
-                    citations = $citations, owner = $o);
+                    tokens = $tokens, citations = $citations, owner = $o);
                 RETURN SELECT {MESSAGE_FIELDS} FROM $m.id;
             }}"
         ),
@@ -313,6 +331,7 @@ pub async fn add_message(
             ("key", json!(key.as_str())),
             ("kind", json!(kind)),
             ("content", json!(content)),
+            ("tokens", json!(tokens)),
             // NONE, not null, for a title unknown: `option<string>` refuses null.
             (
                 "citations",

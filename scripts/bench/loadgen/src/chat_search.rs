@@ -256,6 +256,8 @@ pub async fn bench(user: &Api, owner: &str, db: &ephitup_store::Db, setup: Setup
     // A notebook of a window's worth of notes (and a few more): what a chat reads of it is
     // what it reads of the big one, whose other notes are counted, not read.
     const WINDOW_NOTES: usize = 500;
+    // Not embedded: the worker embedding them would share the cores with the chats timed.
+    user.call(Method::PUT, "/settings", Some(&json!({"default_embedding_option": "never"}))).await?;
     let window = notebook("A window's worth").await?;
     seed_with(db, owner, &window, WINDOW_NOTES, |i| text(i + 20_000, 40)).await?;
     let mut chat_rows = Vec::new();

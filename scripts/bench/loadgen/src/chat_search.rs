@@ -302,6 +302,22 @@ pub async fn bench(user: &Api, owner: &str, db: &ephitup_store::Db, setup: Setup
         samples.push(stand_in_first_token(user, &setup, &text(i + 77, words), &word(i)).await?);
     }
     let stand_in_big = phase_of(samples);
+    // The store's own read of a window's worth of context (what a turn's prompt holds, for a
+    // session without history), straight through the SDK: what a turn cannot do without.
+    let room = ai::chat::context_room("fake-model", &Default::default(), "What is said about it?");
+    let mut reads = Vec::new();
+    for (label, nb) in [
+        (format!("the notebook of {WINDOW_NOTES} notes"), &window),
+        (format!("the notebook of {} notes", setup.notes), &corpus),
+    ] {
+        let mut samples = Vec::with_capacity(setup.samples);
+        for _ in 0..setup.samples {
+            let t0 = Instant::now();
+            ephitup_store::repo::context::fit(db, owner, nb, Default::default(), room).await?;
+            samples.push(t0.elapsed());
+        }
+        reads.push((label, phase_of(samples)));
+    }
     println!("\nchat time to first token, {} sequential answers each\n", setup.samples);
     println!(
         "| chat | p50 ms | p99 ms | p50 over the stand-in's own, ms | p50 over the stand-in with a context as long, ms |"
@@ -312,6 +328,10 @@ pub async fn bench(user: &Api, owner: &str, db: &ephitup_store::Db, setup: Setup
         (format!("stand-in alone (its first piece), a context of {big_tokens} tokens"), &stand_in_big),
     ] {
         println!("| {label} | {:.1} | {:.1} | — | — |", phase.percentile_ms(50.0), phase.percentile_ms(99.0));
+    }
+    for (label, phase) in &reads {
+        let (p50, p99) = (phase.percentile_ms(50.0), phase.percentile_ms(99.0));
+        println!("| store alone: `context::fit` of {label}, {room} tokens of room | {p50:.1} | {p99:.1} | — | — |");
     }
     for (label, phase, full) in &chat_rows {
         // A prompt that fills the window against the stand-in given a context as long.

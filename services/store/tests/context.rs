@@ -78,7 +78,7 @@ async fn a_budget_reads_what_fits_and_counts_the_rest() {
     // Read for a model's prompt, the store and the prompt agree: what the store took fills the
     // prompt's room, the crossing note is the one the prompt cuts, the ten after it are the
     // ones it names, and every other note is counted as left out.
-    let room = ai::chat::context_room("qwen-7b", &repo::chat::History::default(), "Q");
+    let room = ai::chat::context_room(ai::chat::budget("qwen-7b", "Q"), &repo::chat::History::default());
     let fitted = context::fit(&db, &a, &nb, Selection::default(), room).await.unwrap();
     let p = ai::chat::prompt("qwen-7b", &fitted, &repo::chat::History::default(), "Q");
     let kept = p.report.notes.len();

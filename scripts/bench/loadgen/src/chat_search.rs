@@ -304,7 +304,7 @@ pub async fn bench(user: &Api, owner: &str, db: &ephitup_store::Db, setup: Setup
     let stand_in_big = phase_of(samples);
     // The store's own read of a window's worth of context (what a turn's prompt holds, for a
     // session without history), straight through the SDK: what a turn cannot do without.
-    let room = ai::chat::context_room("fake-model", &Default::default(), "What is said about it?");
+    let room = ai::chat::context_room(ai::chat::budget("fake-model", "What is said about it?"), &Default::default());
     let mut reads = Vec::new();
     for (label, nb) in [
         (format!("the notebook of {WINDOW_NOTES} notes"), &window),

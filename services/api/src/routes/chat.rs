@@ -347,11 +347,12 @@ async fn prepare(
     let begun = begun.map_err(store("Notebook, source or note"))?;
     step(0);
     // Older pages of the history only if the model's window has room for them.
-    let history = chat::history(&state.db, owner, session, newest, ai::chat::history_room(&model.name, message))
+    let budget = ai::chat::budget(&model.name, message);
+    let history = chat::history(&state.db, owner, session, newest, ai::chat::history_room(budget))
         .await
         .map_err(store("Chat session"))?;
     step(1);
-    let room = ai::chat::context_room(&model.name, &history, message);
+    let room = ai::chat::context_room(budget, &history);
     let (context, unwalked) = match begun {
         Begun::Notebook(start) => start.fit(&state.db, owner, room).await.map_err(store("Notebook, source or note"))?,
         Begun::Source(id) => {

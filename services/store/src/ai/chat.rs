@@ -81,25 +81,25 @@ pub struct Prompt {
 }
 
 /// The tokens of a prompt for `model` that the context and the history share: the window
-/// less the answer's room, the instructions and the new message.
-fn budget(model: &str, message: &str) -> usize {
+/// less the answer's room, the instructions and the new message (counted here: a turn works
+/// it out once, for [`history_room`] and [`context_room`]).
+pub fn budget(model: &str, message: &str) -> usize {
     let window = context_window(model);
     let answer_room = (OUTPUT_TOKENS as usize).min(window / 4);
     let fixed = tokens(INSTRUCTIONS) + tokens(message) + 64;
     window.saturating_sub(answer_room + fixed)
 }
 
-/// The tokens the session's history may take of a prompt for `model`: a quarter of what the
-/// answer, the instructions and the message leave (what [`crate::repo::chat::history`] is read
-/// for; the newest messages are kept).
-pub fn history_room(model: &str, message: &str) -> usize {
-    budget(model, message) / 4
+/// The tokens the session's history may take of a prompt's [`budget`]: a quarter (what
+/// [`crate::repo::chat::history`] is read for; the newest messages are kept).
+pub fn history_room(budget: usize) -> usize {
+    budget / 4
 }
 
-/// The tokens a prompt for `model` with this history and message has for its context: what
-/// the context is read for ([`crate::repo::context::fit`]) before [`prompt`] is built.
-pub fn context_room(model: &str, history: &History, message: &str) -> usize {
-    budget(model, message).saturating_sub(history.tokens)
+/// The tokens a prompt's [`budget`] has for its context with this history: what the context
+/// is read for ([`crate::repo::context::fit`]) before [`prompt`] is built.
+pub fn context_room(budget: usize, history: &History) -> usize {
+    budget.saturating_sub(history.tokens)
 }
 
 /// Builds the messages for `model`: instructions, context and history (read for
@@ -108,7 +108,7 @@ pub fn context_room(model: &str, history: &History, message: &str) -> usize {
 /// tokens, but the first few named). Items are counted in the tokens the store counted them
 /// in as it read them, when it did.
 pub fn prompt(model: &str, context: &Context, history: &History, message: &str) -> Prompt {
-    let room = context_room(model, history, message);
+    let room = context_room(budget(model, message), history);
     let mut fill = Filler {
         remaining: room,
         full: false,

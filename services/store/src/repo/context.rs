@@ -635,7 +635,7 @@ impl<'a> Reader<'a> {
             let (mut read, mut known, mut cut) = (Vec::with_capacity(page.len()), Vec::with_capacity(page.len()), None);
             for t in page.iter_mut() {
                 // A note read with its size comes with its text's tokens (if it has them).
-                let (note, mut tokens) = match t.size.content.take() {
+                let (note, mut stored) = match t.size.content.take() {
                     Some(content) => {
                         let title = t.size.title.take();
                         (
@@ -649,7 +649,7 @@ impl<'a> Reader<'a> {
                 let Some(mut note) = note else { continue };
                 if let Some(allowance) = t.allowance {
                     // Its text may be cut: counted as it is.
-                    tokens = None;
+                    stored = None;
                     let title = note.title.as_deref().map_or(0, |t| t.chars().count());
                     Self::cut(&mut note.content, allowance.saturating_sub(title));
                     if t.size.base > allowance {
@@ -657,7 +657,7 @@ impl<'a> Reader<'a> {
                     }
                 }
                 read.push(note);
-                known.push(tokens);
+                known.push(stored);
             }
             for note in self.counted(read, known).await {
                 if self.admit(&note) {
